@@ -1,0 +1,59 @@
+//! One boxed error with a `#[non_exhaustive]` kind (the `jsonwebtoken` style).
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// An error from building, parsing or verifying a token. Never contains a secret or a token.
+#[derive(Debug)]
+pub struct Error(Box<ErrorKind>);
+
+/// What went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An input breaks a provider's documented rule (field name, rule).
+    InvalidInput { field: &'static str, reason: String },
+    /// The token text or bytes are not a well-formed token of the expected kind.
+    Malformed(String),
+    /// The signature does not match the key.
+    InvalidSignature,
+    /// The token has expired (at the given unix time).
+    Expired { expired_at: u64 },
+    /// The token is not valid yet (`nbf` / `iat` in the future).
+    NotYetValid,
+}
+
+impl Error {
+    /// The kind of error.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+    /// Shorthand for an [`ErrorKind::InvalidInput`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        ErrorKind::InvalidInput { field, reason: reason.into() }.into()
+    }
+    /// Shorthand for an [`ErrorKind::Malformed`].
+    pub fn malformed(reason: impl Into<String>) -> Self {
+        ErrorKind::Malformed(reason.into()).into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error(Box::new(kind))
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.0 {
+            ErrorKind::InvalidInput { field, reason } => write!(f, "invalid {field}: {reason}"),
+            ErrorKind::Malformed(r) => write!(f, "malformed token: {r}"),
+            ErrorKind::InvalidSignature => f.write_str("invalid signature"),
+            ErrorKind::Expired { expired_at } => write!(f, "token expired at {expired_at}"),
+            ErrorKind::NotYetValid => f.write_str("token not yet valid"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,1 @@
+//! Compact JWS with HMAC-SHA256 (shared by LiveKit and Stream). CONTRACT stub: implement.
