@@ -8,7 +8,7 @@
 //
 // Environment (defaults are the benchmark's dev values, not secrets):
 //   PORT (8791), AUTH_ISSUER, AUTH_AUDIENCE (optional), AUTH_HS256_SECRET | AUTH_JWKS_URL,
-//   AUTH_LEEWAY_SECS (60), AGORA_APP_ID, AGORA_APP_CERTIFICATE, LIVEKIT_API_KEY,
+//   AUTH_LEEWAY_SECONDS (30), AGORA_APP_ID, AGORA_APP_CERTIFICATE, LIVEKIT_API_KEY,
 //   LIVEKIT_API_SECRET, LIVEKIT_URL, STREAM_API_KEY, STREAM_API_SECRET.
 import http from 'node:http';
 import * as jose from 'jose';
@@ -23,7 +23,7 @@ const PORT = Number(env('PORT', '8791'));
 const HOST = env('HOST', '127.0.0.1');
 const ISSUER = env('AUTH_ISSUER', 'https://bench.rtc-tokens.invalid');
 const AUDIENCE = process.env.AUTH_AUDIENCE || undefined;
-const LEEWAY = Number(env('AUTH_LEEWAY_SECS', '60'));
+const LEEWAY = Number(env('AUTH_LEEWAY_SECONDS', '30'));
 const BODY_LIMIT = 16 * 1024;
 
 const AGORA_APP_ID = env('AGORA_APP_ID', '970ca35de60c44645bbae8a215061b33');
