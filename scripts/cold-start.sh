@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Cold-start (INIT) time and binary size of the three Lambda functions, measured locally.
+#
+#   scripts/cold-start.sh [--runs N] [--no-build]
+#
+# For each function binary (x86_64 release build, target/release/{agora,livekit,stream}-token) it
+# runs bench/lambda-emulator/emulator.py, a small Lambda Runtime API emulator, N times:
+#   1. against moto_server (./.venv/bin/moto_server, already warm) holding the secrets, through a
+#      timing TCP proxy: INIT, its network part (time waiting on Secrets Manager) and INIT minus it;
+#   2. against a stub Secrets Manager (bench/lambda-emulator/sm_stub.py) that answers at once: the
+#      INIT with the smallest possible network part.
+# INIT = spawn -> the runtime's first GET /runtime/invocation/next (Lambda's "Init Duration").
+# Each run also invokes once with a valid caller JWT (first-invoke time and status) and records the
+# peak RSS. Then it prints a table and the binary sizes: x86_64 release builds and, when
+# `cargo lambda build --release --arm64` has been run (target/lambda/<fn>/bootstrap), the arm64 ones.
+# Results: bench/results/cold-start.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+runs=10
+build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "cold-start: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+fns=(agora-token livekit-token stream-token)
+py=$root/.venv/bin/python
+[ -x "$py" ] || scripts/setup-tools
+if [ $build = 1 ]; then
+  echo "cold-start: cargo build --release -p agora-token -p livekit-token -p stream-token" >&2
+  cargo build --release -q -p agora-token -p livekit-token -p stream-token
+fi
+
+work=${COLD_START_DIR:-/tmp/rtc-cold-start}
+mkdir -p "$work" bench/results
+: >"$work/functions.log"
+moto_port=${MOTO_PORT:-15123}
+stub_port=$((moto_port + 1))
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+secret=cold-start-hs256-secret-cold-start-hs256-0
+issuer=https://cold-start.rtc-tokens.invalid
+audience=rtc-tokens-cold-start
+jwt=$(python3 bench/tools/mint_jwt.py --secret "$secret" --issuer "$issuer" --aud "$audience")
+
+# The secrets, as Secrets Manager holds them (dev values, not real credentials).
+cat >"$work/secrets.json" <<EOF
+{
+  "rtc/agora": "{\"app_id\":\"970ca35de60c44645bbae8a215061b33\",\"app_certificate\":\"5cfd2fd1755d40ecb72977518be15d3b\"}",
+  "rtc/livekit": "{\"api_key\":\"devkey\",\"api_secret\":\"secret-secret-secret-secret-secret-00\",\"url\":\"wss://example.livekit.cloud\"}",
+  "rtc/stream": "{\"api_key\":\"devkey\",\"api_secret\":\"stream-secret-stream-secret-stream-00\"}",
+  "rtc/caller-hs256": "{\"secret\":\"$secret\"}"
+}
+EOF
+
+"$root/.venv/bin/moto_server" -p "$moto_port" >"$work/moto.log" 2>&1 &
+pids+=($!)
+"$py" bench/lambda-emulator/sm_stub.py --port "$stub_port" --secrets "$work/secrets.json" >"$work/stub.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$moto_port") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$stub_port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+# Load the secrets into moto (this also warms moto up).
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$py" - "$moto_port" "$work/secrets.json" <<'PY'
+import json, sys, boto3
+sm = boto3.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1")
+for sid, value in json.load(open(sys.argv[2])).items():
+    sm.create_secret(Name=sid, SecretString=value)
+    sm.get_secret_value(SecretId=sid)
+PY
+
+event() { # fn -> event file with a valid request for it
+  local fn=$1 path body
+  case $fn in
+    agora-token) path=/agora/token; body='{"type":"rtc","channel":"room-1","role":"publisher"}' ;;
+    livekit-token) path=/livekit/token; body='{"room_name":"room-1"}' ;;
+    stream-token) path=/stream/token; body='{"type":"chat"}' ;;
+  esac
+  python3 - "$path" "$body" "$jwt" >"$work/$fn.event.json" <<'PY'
+import json, sys
+path, body, jwt = sys.argv[1:4]
+print(json.dumps({
+  "version": "2.0", "routeKey": f"POST {path}", "rawPath": path, "rawQueryString": "",
+  "headers": {"content-type": "application/json", "authorization": f"Bearer {jwt}"},
+  "requestContext": {"accountId": "123456789012", "apiId": "coldstart", "domainName": "coldstart.local",
+    "domainPrefix": "coldstart", "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+    "sourceIp": "127.0.0.1", "userAgent": "cold-start"}, "requestId": "cold-start",
+    "routeKey": f"POST {path}", "stage": "$default", "time": "01/Jan/2026:00:00:00 +0000",
+    "timeEpoch": 1767225600000},
+  "body": body, "isBase64Encoded": False}))
+PY
+}
+
+common_env=(
+  --env AUTH_PROVIDER=hs256 --env "AUTH_ISSUER=$issuer" --env "AUTH_AUDIENCE=$audience"
+  --env AUTH_HS256_SECRET_ID=rtc/caller-hs256
+  --env AGORA_SECRET_ID=rtc/agora --env LIVEKIT_SECRET_ID=rtc/livekit --env STREAM_SECRET_ID=rtc/stream
+  --env AWS_ACCESS_KEY_ID=test --env AWS_SECRET_ACCESS_KEY=test --env AWS_REGION=us-east-1
+  --env "AWS_ENDPOINT_URL={proxy}" --env "AWS_ENDPOINT_URL_SECRETS_MANAGER={proxy}"
+  --env RUST_LOG=info
+)
+
+echo "{" >"$work/all.json"
+first=1
+for fn in "${fns[@]}"; do
+  bin=target/release/$fn
+  [ -x "$bin" ] || { echo "cold-start: $bin missing (build it or drop --no-build)" >&2; exit 1; }
+  event "$fn"
+  for variant in moto stub; do
+    port=$moto_port; [ $variant = stub ] && port=$stub_port
+    echo "cold-start: $fn against $variant ($runs runs)" >&2
+    "$py" bench/lambda-emulator/emulator.py --bin "$bin" --event "$work/$fn.event.json" --runs "$runs" \
+      --upstream "127.0.0.1:$port" --log "$work/functions.log" "${common_env[@]}" >"$work/$fn.$variant.json"
+    [ $first = 1 ] || echo "," >>"$work/all.json"
+    first=0
+    printf '"%s/%s": ' "$fn" "$variant" >>"$work/all.json"
+    cat "$work/$fn.$variant.json" >>"$work/all.json"
+  done
+done
+echo "}" >>"$work/all.json"
+
+python3 - "$work/all.json" "$root" "${fns[@]}" <<'PY'
+import datetime, json, os, sys
+data = json.load(open(sys.argv[1]))
+root, fns = sys.argv[2], sys.argv[3:]
+def m(d, k):
+    v = d.get(k)
+    return f"{v['median']:.1f}" if v else "-"
+def mn(d, k):
+    v = d.get(k)
+    return f"{v['min']:.1f}" if v else "-"
+print("| function | secrets from | INIT median ms | INIT min ms | network part median ms | "
+      "INIT excl. network median ms | first invoke ms | status | peak RSS MiB |")
+print("|---|---|---:|---:|---:|---:|---:|---|---:|")
+for key, d in data.items():
+    fn, variant = key.split("/")
+    rss = d.get("max_rss_kb")
+    print(f"| {fn} | {'moto_server (warm)' if variant == 'moto' else 'stub endpoint'} | {m(d, 'init_ms')} | "
+          f"{mn(d, 'init_ms')} | {m(d, 'network_ms')} | {m(d, 'init_excl_network_ms')} | "
+          f"{m(d, 'invoke_ms')} | {','.join(d['statuses'])} | {rss['median'] / 1024 if rss else 0:.1f} |")
+print()
+print("| function | x86_64 release (target/release) | arm64 (cargo lambda build --release --arm64) |")
+print("|---|---:|---:|")
+sizes = {}
+for fn in fns:
+    x = os.path.join(root, "target", "release", fn)
+    a = os.path.join(root, "target", "lambda", fn, "bootstrap")
+    sx = os.path.getsize(x) if os.path.exists(x) else None
+    sa = os.path.getsize(a) if os.path.exists(a) else None
+    sizes[fn] = {"x86_64": sx, "arm64": sa}
+    f = lambda s: f"{s / 1048576:.2f} MiB ({s} B)" if s else "not built"
+    print(f"| {fn} | {f(sx)} | {f(sa)} |")
+out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+       "loadavg": open("/proc/loadavg").read().split()[:3], "runs": data, "sizes": sizes}
+json.dump(out, open(os.path.join(root, "bench", "results", "cold-start.json"), "w"), indent=2)
+bad = [k for k, d in data.items() if not d["all_ok"]]
+if bad:
+    print(f"\ncold-start: some runs got no response: {bad} (see /tmp/rtc-cold-start/functions.log)")
+    sys.exit(1)
+PY
