@@ -41,8 +41,9 @@ def load(path: str | Path) -> dict[str, Any]:
     return json.loads(json.dumps(template))  # plain dicts/lists (drops node position info)
 
 
-def transform(template: dict[str, Any]) -> dict[str, Any]:
-    """Returns the CloudFormation that the Serverless transform produces for `template`."""
+def transform(template: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Returns the CloudFormation that the Serverless transform produces for `template`, given
+    parameter values `overrides` (the rest take their defaults), as CloudFormation would."""
     sam = copy.deepcopy(template)
     for res in sam.get("Resources", {}).values():
         props = res.get("Properties", {})
@@ -50,6 +51,7 @@ def transform(template: dict[str, Any]) -> dict[str, Any]:
             # `sam package` uploads the built code and rewrites CodeUri to S3; do the same here.
             props["CodeUri"] = f"s3://placeholder-bucket/{props['CodeUri']}.zip"
     params = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items() if "Default" in v}
+    params.update(overrides or {})
     params.update(PSEUDO)
     # No managed policies are used (every role is explicit), so the policy map can stay empty.
     # A region-only session: no credentials are needed or looked up by the transform.
