@@ -171,3 +171,28 @@ def test_secret_examples_have_the_shapes_the_code_parses(name):
                    for p in (ROOT / d).rglob("*.rs"))
     for field in SHAPES[name]:
         assert re.search(rf'(?:"{field}"|\b{field}\s*:)', rust), f"{name}.{field} not found in the Rust sources"
+
+
+def _fn_body(text: str, name: str) -> str:
+    start = text.find(f"fn {name}(")
+    assert start >= 0, f"fn {name} not found: update this test with the new hot-path function name"
+    nxt = text.find("\n    pub async fn ", start + 1)
+    return text[start: nxt if nxt > 0 else len(text)]
+
+
+def test_dynamodb_actions_match_the_hot_path_calls(code):
+    """The functions' DynamoDB permissions are exactly the SDK calls of the request path."""
+    dynamo = next((t for p, t in code.items() if p.name == "dynamo.rs"), None)
+    assert dynamo is not None, "crates/token-service/src/access/dynamo.rs not found"
+    ops = set()
+    for fn in ("read_state", "take_quota"):
+        ops |= set(re.findall(r"\.([a-z_]+_item)\(\)", _fn_body(dynamo, fn)))
+    iam = {"batch_get_item": "dynamodb:BatchGetItem", "update_item": "dynamodb:UpdateItem",
+           "get_item": "dynamodb:GetItem", "put_item": "dynamodb:PutItem", "delete_item": "dynamodb:DeleteItem"}
+    ev = evaluated("all_on")
+    role = ev.resources[FUNCTIONS["agora"]["role"]]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    granted = {a for st in role for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+               if a.startswith("dynamodb:")}
+    assert granted == {iam[o] for o in ops}
+    # the quota key prefix the UpdateItem condition relies on
+    assert '"QUOTA#{subject}"' in dynamo or '"QUOTA#"' in dynamo

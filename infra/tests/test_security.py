@@ -14,7 +14,7 @@ ALLOWED_ACTIONS = {
     "logs:CreateLogStream", "logs:PutLogEvents",
     "secretsmanager:GetSecretValue",
     "kms:Decrypt",
-    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem",
+    "dynamodb:BatchGetItem", "dynamodb:UpdateItem",
 }
 SECRET_EXPECTATIONS = {
     # scenario -> function key -> the exact set of secret resources its role may read
@@ -124,9 +124,13 @@ def test_access_table_and_its_iam_only_when_enabled():
     assert all(a["AttributeType"] == "S" for a in p["AttributeDefinitions"])
     for fkey in FUNCTIONS:
         ddb = [st for st in statements(role_of(on, fkey)) if any(a.startswith("dynamodb:") for a in as_list(st["Action"]))]
-        assert len(ddb) == 1
-        assert set(as_list(ddb[0]["Action"])) == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"}
-        assert as_list(ddb[0]["Resource"]) == [f"GetAtt:{name}.Arn"], "the table itself, no index or other table"
+        by_action = {a: st for st in ddb for a in as_list(st["Action"])}
+        assert set(by_action) == {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}, "the hot path's two calls only"
+        for st in ddb:
+            assert as_list(st["Resource"]) == [f"GetAtt:{name}.Arn"], "the table itself, no index or other table"
+        assert "Condition" not in by_action["dynamodb:BatchGetItem"]
+        assert by_action["dynamodb:UpdateItem"]["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["QUOTA#*"]}}, "writes only quota counters"
         env = on.resources[FUNCTIONS[fkey]["id"]]["Properties"]["Environment"]["Variables"]
         assert env["ACCESS_TABLE"] == f"Ref:{name}"
     alarms = on.of_type("AWS::CloudWatch::Alarm")
