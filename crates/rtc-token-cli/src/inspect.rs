@@ -1,11 +1,671 @@
-//! CONTRACT stub: replace with the real command.
+//! `rtc-token inspect TOKEN`: detect the kind (Agora 007/006, LiveKit, Stream), decode every field,
+//! report expiry in UTC and, with a secret, the signature verdict.
+//!
+//! Exit 0: valid, or nothing wrong found without a secret. Exit 1: bad signature, malformed,
+//! expired / not yet valid, or not matching `--channel`/`--uid`. Exit 2: usage errors (one line on
+//! stderr, nothing on stdout). The JSON report always goes to stdout for exits 0 and 1.
 
-/// Arguments.
-#[derive(clap::Args)]
-pub struct InspectArgs {}
+use crate::cli_util::{emit, now_unix, pretty, time_json, usage_error, EXIT_INVALID, EXIT_OK};
+use clap::Args;
+use rtc_signing::agora::{privilege, service_type, AccessToken006, AccessToken2, ParsedAccessToken2, ServiceBody};
+use rtc_signing::ErrorKind;
+use serde_json::{json, Map, Value};
 
-/// Runs the command; returns the process exit code.
-pub fn run(_args: InspectArgs) -> u8 {
-    eprintln!("rtc-token: not implemented yet");
-    2
+/// Arguments of `rtc-token inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The token (`-` reads it from standard input).
+    token: String,
+    /// Agora app certificate: check the signature of a 007/006 token.
+    #[arg(long, value_name = "HEX32", conflicts_with = "secret")]
+    certificate: Option<String>,
+    /// LiveKit or Stream API secret: check the signature of a JWT.
+    #[arg(long)]
+    secret: Option<String>,
+    /// LiveKit: the API key the token must be issued by (`iss`).
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Agora: the channel the client joins (required to verify a 006 token; compared for 007).
+    #[arg(long)]
+    channel: Option<String>,
+    /// Agora: the uid or user account the client joins with (required to verify a 006 token).
+    #[arg(long)]
+    uid: Option<String>,
+    /// Evaluate expiry at this unix time instead of now.
+    #[arg(long, value_name = "UNIX")]
+    at: Option<u64>,
+}
+
+/// A usage error (exit 2) or a finished report.
+enum Outcome {
+    Usage(String),
+    Report(Report),
+}
+
+/// What `inspect` found.
+struct Report {
+    fields: Map<String, Value>,
+    /// `Some(true)` valid, `Some(false)` invalid, `None` not checked.
+    signature: Option<bool>,
+    malformed: Option<String>,
+    expired: bool,
+    problems: Vec<String>,
+    hints: Vec<String>,
+}
+
+impl Report {
+    fn new(kind: &str) -> Self {
+        let mut fields = Map::new();
+        fields.insert("kind".into(), Value::String(kind.into()));
+        Report { fields, signature: None, malformed: None, expired: false, problems: vec![], hints: vec![] }
+    }
+
+    fn malformed(kind: &str, why: String) -> Self {
+        let mut r = Report::new(kind);
+        r.malformed = Some(why);
+        r
+    }
+
+    /// The final JSON and exit code.
+    fn finish(mut self, at: u64) -> (Value, u8) {
+        let valid = self.malformed.is_none() && self.signature != Some(false) && self.problems.is_empty();
+        let verdict = if let Some(why) = &self.malformed {
+            format!("malformed: {why}")
+        } else if self.signature == Some(false) {
+            "invalid signature".to_string()
+        } else if let Some(p) = self.problems.first() {
+            p.clone()
+        } else if self.signature == Some(true) {
+            "valid".to_string()
+        } else {
+            "decoded; signature not checked (give --certificate or --secret)".to_string()
+        };
+        let mut out = Map::new();
+        out.insert("kind".into(), self.fields.remove("kind").unwrap_or(Value::Null));
+        out.insert("valid".into(), Value::Bool(valid));
+        out.insert("verdict".into(), Value::String(verdict));
+        let sig = match self.signature {
+            Some(true) => "valid",
+            Some(false) => "invalid",
+            None => "not checked",
+        };
+        out.insert("signature".into(), Value::String(sig.into()));
+        if self.malformed.is_none() {
+            out.insert("expired".into(), Value::Bool(self.expired));
+        }
+        out.insert("checked_at".into(), time_json(at));
+        out.extend(self.fields);
+        out.insert("problems".into(), json!(self.problems));
+        out.insert("hints".into(), json!(self.hints));
+        (Value::Object(out), if valid { EXIT_OK } else { EXIT_INVALID })
+    }
+}
+
+/// Runs `rtc-token inspect`; returns the exit code.
+pub fn run(a: InspectArgs) -> u8 {
+    let token = if a.token == "-" {
+        let mut s = String::new();
+        if std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).is_err() {
+            return usage_error("could not read the token from standard input");
+        }
+        s
+    } else {
+        a.token.clone()
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return usage_error("the token is empty");
+    }
+    let at = a.at.unwrap_or_else(now_unix);
+    match inspect(token, &a, at) {
+        Outcome::Usage(msg) => usage_error(msg),
+        Outcome::Report(r) => {
+            let (v, code) = r.finish(at);
+            emit(&pretty(&v), code)
+        }
+    }
+}
+
+fn inspect(token: &str, a: &InspectArgs, at: u64) -> Outcome {
+    let secret = a.certificate.as_deref().or(a.secret.as_deref());
+    if token.starts_with("007") {
+        agora007(token, secret, a, at)
+    } else if token.starts_with("006") {
+        agora006(token, secret, a, at)
+    } else if token.matches('.').count() == 2 {
+        jwt(token, secret, a, at)
+    } else {
+        let why = if token.len() > 3 && token.as_bytes()[..3].iter().all(u8::is_ascii_digit) {
+            format!("unknown Agora token version {:?} (only 006 and 007 exist)", &token[..3])
+        } else {
+            "not an Agora token (006/007 prefix) nor a JWT (three dot-separated parts)".to_string()
+        };
+        Outcome::Report(Report::malformed("unknown", why))
+    }
+}
+
+// ---------------------------------------------------------------- Agora 007
+
+fn agora007(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
+    let parsed = match AccessToken2::parse(token) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Report(Report::malformed("agora-007", strip_malformed(&e.to_string()))),
+    };
+    let mut r = Report::new("agora-007");
+    r.fields.extend(describe_agora007(&parsed));
+    if let Some(cert) = cert {
+        match parsed.verify_with_certificate(cert) {
+            Ok(()) => r.signature = Some(true),
+            Err(e) => match e.kind() {
+                ErrorKind::InvalidSignature => {
+                    r.signature = Some(false);
+                    r.hints.push(
+                        "the signature does not match this certificate: check the certificate belongs to this app id \
+                         (primary vs secondary certificate) and that the token was not altered (URL-encoding of + / =)"
+                            .into(),
+                    );
+                }
+                ErrorKind::InvalidInput { field: "app_certificate", .. } => {
+                    return Outcome::Usage("--certificate must be 32 hexadecimal characters".into())
+                }
+                _ => r.malformed = Some(strip_malformed(&e.to_string())),
+            },
+        }
+    }
+    let t = &parsed.token;
+    r.expired = parsed.is_expired(at);
+    if r.expired {
+        r.problems.push(format!("expired at {}", crate::cli_util::utc(parsed.expires_at())));
+    }
+    if u64::from(t.issued_at) > at + 60 {
+        r.hints.push("issued in the future: the minting server's clock is ahead (or --issued-at was set)".into());
+    }
+    if t.expire > 86_400 {
+        r.hints.push(format!(
+            "expire is {} s, over Agora's 24 h maximum; 007 lifetimes are relative seconds, not unix timestamps",
+            t.expire
+        ));
+    }
+    for s in &t.services {
+        for (id, secs) in &s.privileges {
+            if let Some(exp) = t.privilege_expires_at(*secs) {
+                if at > exp && !r.expired {
+                    r.hints.push(format!(
+                        "{} privilege {} expired at {} (before the token)",
+                        s.body.name(),
+                        privilege_name(s.service_type(), *id),
+                        crate::cli_util::utc(exp)
+                    ));
+                }
+            }
+        }
+        if let ServiceBody::Rtc { uid, .. } = &s.body {
+            if !uid.is_empty() && uid.parse::<u32>().is_err() {
+                r.hints.push(format!(
+                    "uid {uid:?} is a string user account: the client must join with the same account, not an int uid"
+                ));
+            }
+        }
+    }
+    if t.services.iter().all(|s| s.service_type() != service_type::RTC)
+        && t.services.iter().any(|s| s.service_type() == service_type::RTM)
+    {
+        r.hints.push("RTM-only token: it cannot join an RTC channel".into());
+    }
+    if parsed.trailing_bytes > 0 {
+        r.hints.push(format!("{} unparsed bytes after the last service", parsed.trailing_bytes));
+    }
+    // Compare with what the client joins with.
+    if a.channel.is_some() || a.uid.is_some() {
+        let rtc = t.services.iter().find_map(|s| match &s.body {
+            ServiceBody::Rtc { channel, uid } => Some((channel, uid)),
+            _ => None,
+        });
+        match rtc {
+            None => r.problems.push("no RTC service: this token cannot join a channel".into()),
+            Some((channel, uid)) => {
+                if let Some(c) = &a.channel {
+                    if c != channel {
+                        r.problems.push(format!("channel mismatch: token is for {channel:?}, client joins {c:?}"));
+                    }
+                }
+                if let Some(u) = &a.uid {
+                    let client = uid_text(u);
+                    if !uid.is_empty() && client != *uid {
+                        let shown = if client.is_empty() { "0".to_string() } else { client };
+                        r.problems.push(format!(
+                            "uid mismatch: token is for {uid:?}, client joins with {shown:?} (only a uid-0 token accepts any uid)"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Outcome::Report(r)
+}
+
+/// The uid text as the builders sign it: decimal 0 -> "" (wildcard), other numbers canonical decimal,
+/// anything else verbatim (a user account).
+fn uid_text(u: &str) -> String {
+    match u.parse::<u32>() {
+        Ok(0) => String::new(),
+        Ok(n) if n.to_string() == u => n.to_string(),
+        _ => u.to_string(),
+    }
+}
+
+fn strip_malformed(s: &str) -> String {
+    s.strip_prefix("malformed token: ").unwrap_or(s).to_string()
+}
+
+/// Every field of a parsed 007 token (static: no clock), as used by `inspect` and `mint --json`.
+pub fn describe_agora007(p: &ParsedAccessToken2) -> Map<String, Value> {
+    let t = &p.token;
+    let services: Vec<Value> = t
+        .services
+        .iter()
+        .map(|s| {
+            let mut m = Map::new();
+            m.insert("type".into(), json!(s.service_type()));
+            m.insert("name".into(), json!(s.body.name()));
+            match &s.body {
+                ServiceBody::Rtc { channel, uid } => {
+                    m.insert("channel_name".into(), json!(channel));
+                    m.insert("uid".into(), json!(uid));
+                    if uid.is_empty() {
+                        m.insert("uid_note".into(), json!("empty = uid 0: any uid may join"));
+                    }
+                }
+                ServiceBody::Rtm { user_id } | ServiceBody::Chat { user_id } => {
+                    m.insert("user_id".into(), json!(user_id));
+                }
+                ServiceBody::Streaming { channel, account } | ServiceBody::Fcdn { channel, account } => {
+                    m.insert("channel_name".into(), json!(channel));
+                    m.insert("account".into(), json!(account));
+                }
+                ServiceBody::Apaas { room_uuid, user_uuid, role } => {
+                    m.insert("room_uuid".into(), json!(room_uuid));
+                    m.insert("user_uuid".into(), json!(user_uuid));
+                    m.insert("role".into(), json!(role));
+                }
+                ServiceBody::Rtm2 { user_id, permissions } => {
+                    m.insert("user_id".into(), json!(user_id));
+                    m.insert("permissions".into(), json!(permissions));
+                }
+                _ => {}
+            }
+            let mut privs = Map::new();
+            for (id, secs) in &s.privileges {
+                privs.insert(
+                    privilege_name(s.service_type(), *id),
+                    json!({
+                        "id": id,
+                        "seconds": secs,
+                        "expires_at": t.privilege_expires_at(*secs).map(time_json),
+                    }),
+                );
+            }
+            m.insert("privileges".into(), Value::Object(privs));
+            Value::Object(m)
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("version".into(), json!("007"));
+    m.insert("app_id".into(), json!(t.app_id));
+    m.insert("issued_at".into(), time_json(u64::from(t.issued_at)));
+    m.insert("expire_seconds".into(), json!(t.expire));
+    m.insert("expires_at".into(), time_json(p.expires_at()));
+    m.insert("salt".into(), json!(t.salt));
+    m.insert("services".into(), Value::Array(services));
+    m.insert("signature_hex".into(), json!(hex(&p.signature)));
+    if p.trailing_bytes > 0 {
+        m.insert("trailing_bytes".into(), json!(p.trailing_bytes));
+    }
+    m
+}
+
+/// The name Agora's SDKs give a privilege id of a service type (`privilege_<id>` when unknown).
+fn privilege_name(ty: u16, id: u16) -> String {
+    use service_type as st;
+    let name = match (ty, id) {
+        (st::RTC, privilege::RTC_JOIN_CHANNEL) => "joinChannel",
+        (st::RTC, privilege::RTC_PUBLISH_AUDIO) => "publishAudioStream",
+        (st::RTC, privilege::RTC_PUBLISH_VIDEO) => "publishVideoStream",
+        (st::RTC, privilege::RTC_PUBLISH_DATA) => "publishDataStream",
+        (st::RTM | st::RTM2 | st::FPA, privilege::LOGIN) => "login",
+        (st::STREAMING, privilege::STREAMING_PUBLISH_MIX) => "publishMixStream",
+        (st::STREAMING, privilege::STREAMING_PUBLISH_RAW) => "publishRawStream",
+        (st::CHAT, privilege::CHAT_USER) => "user",
+        (st::CHAT, privilege::CHAT_APP) => "app",
+        (st::FCDN, privilege::FCDN_PUBLISH) => "publish",
+        (st::FCDN, privilege::FCDN_PLAY) => "play",
+        (st::APAAS, privilege::APAAS_ROOM_USER) => "roomUser",
+        (st::APAAS, privilege::APAAS_USER) => "user",
+        (st::APAAS, privilege::APAAS_APP) => "app",
+        _ => return format!("privilege_{id}"),
+    };
+    name.to_string()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+// ---------------------------------------------------------------- Agora 006
+
+fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
+    let t = match AccessToken006::parse(token) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Report(Report::malformed("agora-006", strip_malformed(&e.to_string()))),
+    };
+    let mut r = Report::new("agora-006");
+    let mut privs = Map::new();
+    for (id, abs) in &t.privileges {
+        let name = match id {
+            1 => "joinChannel".to_string(),
+            2 => "publishAudioStream".to_string(),
+            3 => "publishVideoStream".to_string(),
+            4 => "publishDataStream".to_string(),
+            1000 => "rtmLogin".to_string(),
+            other => format!("privilege_{other}"),
+        };
+        let exp = (*abs != 0).then(|| time_json(u64::from(*abs)));
+        privs.insert(name, json!({ "id": id, "expires_at": exp }));
+    }
+    r.fields.insert("version".into(), json!("006"));
+    r.fields.insert("app_id".into(), json!(t.app_id));
+    r.fields.insert("salt".into(), json!(t.salt));
+    r.fields.insert("ts".into(), time_json(u64::from(t.ts)));
+    r.fields.insert("crc_channel_name".into(), json!(t.crc_channel));
+    r.fields.insert("crc_uid".into(), json!(t.crc_uid));
+    r.fields.insert("privileges".into(), Value::Object(privs));
+    r.fields.insert("expires_at".into(), t.expires_at().map(time_json).unwrap_or(Value::Null));
+    r.fields.insert("signature_hex".into(), json!(hex(&t.signature)));
+    r.hints.push("006 is the legacy format: its times are absolute unix seconds; prefer 007".into());
+    if let Some(c) = &a.channel {
+        if crc32(c) != t.crc_channel {
+            r.problems.push(format!("channel mismatch: the token was not made for {c:?} (CRC-32 differs)"));
+        }
+    }
+    if let Some(cert) = cert {
+        let (Some(channel), Some(uid)) = (&a.channel, &a.uid) else {
+            return Outcome::Usage("a 006 signature covers the channel and uid: give --channel and --uid".into());
+        };
+        // uid 0 is signed as "" by every builder; one old PHP builder signed "0".
+        let mut tries = vec![uid_text(uid)];
+        if uid == "0" {
+            tries.push("0".into());
+        }
+        let mut verdict = None;
+        for u in &tries {
+            match t.verify_with_certificate(cert, channel, u) {
+                Ok(()) => {
+                    verdict = Some(true);
+                    r.fields.insert("uid_signed_as".into(), json!(u));
+                    break;
+                }
+                Err(e) => match e.kind() {
+                    ErrorKind::InvalidSignature => verdict = Some(false),
+                    ErrorKind::InvalidInput { field: "app_certificate", .. } => {
+                        return Outcome::Usage("--certificate must be 32 hexadecimal characters".into())
+                    }
+                    _ => return Outcome::Report(Report::malformed("agora-006", strip_malformed(&e.to_string()))),
+                },
+            }
+        }
+        r.signature = verdict;
+    }
+    r.expired = t.is_expired(at);
+    if r.expired {
+        r.problems.push(format!(
+            "expired at {}",
+            crate::cli_util::utc(t.expires_at().unwrap_or_default())
+        ));
+    }
+    Outcome::Report(r)
+}
+
+/// CRC-32 (IEEE), as 006 tokens carry for channel and uid.
+fn crc32(s: &str) -> u32 {
+    let mut crc = !0u32;
+    for &b in s.as_bytes() {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+// ---------------------------------------------------------------- JWTs
+
+fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(_sig)) = (parts.next(), parts.next(), parts.next()) else {
+        return Outcome::Report(Report::malformed("jwt", "not three dot-separated parts".into()));
+    };
+    let decode = |seg: &str, what: &str| -> Result<Map<String, Value>, String> {
+        let bytes = crate::cli_util::b64url_decode(seg).ok_or_else(|| format!("{what} is not base64url"))?;
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(format!("{what} is not a JSON object")),
+        }
+    };
+    let header = match decode(h, "header") {
+        Ok(m) => m,
+        Err(e) => return Outcome::Report(Report::malformed("jwt", e)),
+    };
+    let claims = match decode(p, "payload") {
+        Ok(m) => m,
+        Err(e) => return Outcome::Report(Report::malformed("jwt", e)),
+    };
+    let kind = jwt_kind(&claims);
+    let mut r = Report::new(kind);
+    r.fields.insert("header".into(), Value::Object(header.clone()));
+    match kind {
+        "livekit" => r.fields.extend(describe_livekit(&claims)),
+        "stream" => r.fields.extend(describe_stream(&claims)),
+        _ => {
+            r.fields.insert("claims".into(), Value::Object(claims.clone()));
+            r.malformed = Some("a JWT that is neither a LiveKit token (iss + sub/video) nor a Stream token (user_id/server)".into());
+            return Outcome::Report(r);
+        }
+    }
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+    if alg != "HS256" {
+        r.problems.push(format!("alg {alg:?}: LiveKit and Stream accept HS256 only"));
+    }
+    if let Some(secret) = secret {
+        r.signature = Some(hs256_ok(token, secret));
+        if r.signature == Some(false) {
+            if kind == "stream" && token.ends_with(".devtoken") {
+                r.hints.push("a Stream developer token (unsigned): accepted only with auth checks disabled".into());
+            } else {
+                r.hints.push("the signature does not match this secret: check the API key/secret pair and project".into());
+            }
+        }
+    }
+    // Times. No leeway: what is reported is the plain comparison at `checked_at`.
+    let num = |k: &str| claims.get(k);
+    let int = |k: &str, r: &mut Report| -> Option<u64> {
+        match num(k) {
+            None => None,
+            Some(v) => match v.as_u64() {
+                Some(n) => Some(n),
+                None => {
+                    r.problems.push(format!("{k} is not a non-negative integer ({v})"));
+                    None
+                }
+            },
+        }
+    };
+    let exp = int("exp", &mut r);
+    let nbf = int("nbf", &mut r);
+    let iat = int("iat", &mut r);
+    if let Some(exp) = exp {
+        if at > exp {
+            r.expired = true;
+            r.problems.push(format!("expired at {}", crate::cli_util::utc(exp)));
+        }
+    }
+    if let Some(nbf) = nbf {
+        if nbf > at {
+            r.problems.push(format!("not valid before {} (nbf)", crate::cli_util::utc(nbf)));
+        }
+    }
+    match kind {
+        "livekit" => {
+            if exp.is_none() && num("exp").is_none() {
+                r.problems.push("no exp: LiveKit verifiers require one".into());
+            }
+            if let Some(k) = &a.api_key {
+                if claims.get("iss").and_then(Value::as_str) != Some(k.as_str()) {
+                    r.problems.push(format!("issuer mismatch: iss is not the API key {k:?}"));
+                }
+            }
+            let video = claims.get("video").and_then(Value::as_object);
+            let joins = video.and_then(|v| v.get("roomJoin")).and_then(Value::as_bool).unwrap_or(false);
+            if joins {
+                if claims.get("sub").and_then(Value::as_str).unwrap_or("").is_empty() {
+                    r.problems.push("roomJoin without identity (sub): the server refuses to join".into());
+                }
+                if video.and_then(|v| v.get("room")).and_then(Value::as_str).unwrap_or("").is_empty() {
+                    r.hints.push("roomJoin without video.room: the token may join any room".into());
+                }
+            } else {
+                r.hints.push("no video.roomJoin grant: this token cannot join a room".into());
+            }
+        }
+        _ => {
+            if let Some(iat) = iat {
+                if iat > at {
+                    r.problems.push(format!(
+                        "issued in the future ({}): Stream rejects it (\"token used before issue at\"); backdate iat or fix the clock",
+                        crate::cli_util::utc(iat)
+                    ));
+                }
+            }
+            if num("exp").is_none() {
+                r.hints.push("no exp: this token never expires".into());
+            }
+            if num("iat").is_none() && claims.contains_key("user_id") {
+                r.hints.push("no iat: per-user token revocation (revoke_tokens since) cannot apply".into());
+            }
+        }
+    }
+    Outcome::Report(r)
+}
+
+/// LiveKit when `iss` plus `sub` or `video`/`sip`; Stream when `user_id` or `server` (or `{}`).
+fn jwt_kind(claims: &Map<String, Value>) -> &'static str {
+    let has = |k: &str| claims.contains_key(k);
+    if has("user_id") || has("server") || claims.is_empty() {
+        "stream"
+    } else if has("iss") && (has("sub") || has("video") || has("sip")) {
+        "livekit"
+    } else {
+        "jwt"
+    }
+}
+
+/// HS256 signature check only (times are judged separately, without leeway).
+fn hs256_ok(token: &str, secret: &str) -> bool {
+    use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+    let mut v = Validation::new(Algorithm::HS256);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    decode::<Value>(token, &DecodingKey::from_secret(secret.as_bytes()), &v).is_ok()
+}
+
+fn time_field(m: &mut Map<String, Value>, claims: &Map<String, Value>, claim: &str, name: &str) {
+    if let Some(v) = claims.get(claim).and_then(Value::as_u64) {
+        m.insert(name.into(), time_json(v));
+    }
+}
+
+/// A LiveKit token's claims, with times in UTC (static: no clock).
+pub fn describe_livekit(claims: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    let s = |k: &str| claims.get(k).cloned().unwrap_or(Value::Null);
+    m.insert("api_key".into(), s("iss"));
+    m.insert("identity".into(), s("sub"));
+    if claims.contains_key("name") {
+        m.insert("name".into(), s("name"));
+    }
+    if let Some(room) = claims.get("video").and_then(|v| v.get("room")) {
+        m.insert("room".into(), room.clone());
+    }
+    time_field(&mut m, claims, "nbf", "not_before");
+    time_field(&mut m, claims, "iat", "issued_at");
+    time_field(&mut m, claims, "exp", "expires_at");
+    m.insert("claims".into(), Value::Object(claims.clone()));
+    m
+}
+
+/// A Stream token's claims, with times in UTC (static: no clock).
+pub fn describe_stream(claims: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    let token_type = if claims.contains_key("call_cids") || claims.contains_key("role") {
+        "video"
+    } else if claims.contains_key("user_id") {
+        "user"
+    } else {
+        "server"
+    };
+    m.insert("token_type".into(), json!(token_type));
+    if let Some(u) = claims.get("user_id") {
+        m.insert("user_id".into(), u.clone());
+    }
+    time_field(&mut m, claims, "iat", "issued_at");
+    time_field(&mut m, claims, "nbf", "not_before");
+    match claims.get("exp").and_then(Value::as_u64) {
+        Some(e) => {
+            m.insert("expires_at".into(), time_json(e));
+        }
+        None => {
+            m.insert("expires_at".into(), Value::Null);
+        }
+    }
+    m.insert("claims".into(), Value::Object(claims.clone()));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_known_values() {
+        assert_eq!(crc32(""), 0);
+        assert_eq!(crc32("123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn uid_text_matches_builders() {
+        assert_eq!(uid_text("0"), "");
+        assert_eq!(uid_text("42"), "42");
+        assert_eq!(uid_text("042"), "042");
+        assert_eq!(uid_text("alice"), "alice");
+    }
+
+    #[test]
+    fn jwt_kinds() {
+        let m = |v: Value| v.as_object().cloned().unwrap();
+        assert_eq!(jwt_kind(&m(json!({"iss":"k","sub":"a","video":{}}))), "livekit");
+        assert_eq!(jwt_kind(&m(json!({"iss":"k","video":{"roomJoin":true}}))), "livekit");
+        assert_eq!(jwt_kind(&m(json!({"user_id":"a","iat":1}))), "stream");
+        assert_eq!(jwt_kind(&m(json!({"server":true}))), "stream");
+        assert_eq!(jwt_kind(&m(json!({}))), "stream");
+        assert_eq!(jwt_kind(&m(json!({"foo":1}))), "jwt");
+    }
+
+    #[test]
+    fn privilege_names() {
+        assert_eq!(privilege_name(1, 1), "joinChannel");
+        assert_eq!(privilege_name(2, 1), "login");
+        assert_eq!(privilege_name(5, 2), "app");
+        assert_eq!(privilege_name(1, 9), "privilege_9");
+    }
 }
