@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod admin;
+mod cli_util;
 mod dev_jwt;
 mod inspect;
 mod mint;
