@@ -11,10 +11,12 @@ use std::process::ExitCode;
 
 mod admin;
 mod cli_util;
+mod dev_defaults;
 mod dev_jwt;
 mod inspect;
 mod mint;
 mod serve;
+mod serve_wiring;
 
 #[derive(Parser)]
 #[command(name = "rtc-token", version, about = "Agora, LiveKit and Stream tokens: mint, inspect, serve")]

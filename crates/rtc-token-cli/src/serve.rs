@@ -1,11 +1,530 @@
-//! CONTRACT stub: replace with the real command.
+//! `rtc-token serve`: the local host of the three token routes.
+//!
+//! Each HTTP request is turned into the API Gateway HTTP API (payload 2.0) event the Lambda functions
+//! receive, converted to a `lambda_http::Request` by `lambda_http` itself (exactly as the Lambda
+//! runtime does), and answered by the SAME `token_service::handle` the functions run. Nothing about the
+//! request path is re-implemented here: only the socket, the event envelope and the embedded
+//! development defaults (see [`crate::dev_defaults`]).
+//!
+//! Safety rails: while a development credential or the development caller issuer is in use, the server
+//! refuses to listen on anything but a loopback address (exit 2).
+
+use crate::dev_defaults::{self, LocalCredentials};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use lambda_http::{Body, Response};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The largest body the local server reads before answering 413 (the handler's own cap is smaller).
+const MAX_READ_BODY: usize = 1024 * 1024;
+
+/// How long Ctrl-C waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Arguments.
 #[derive(clap::Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Address to listen on. Only loopback addresses are allowed while development credentials or
+    /// the development caller issuer are in use. Port 0 picks a free port (printed at start).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+}
+
+/// Installs jsonwebtoken's aws-lc-rs provider once (ignored if one is installed already), so a feature
+/// mix-up can never panic on a request.
+pub fn install_crypto_provider() {
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}
+
+/// A future answering one request.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+/// Answers a `lambda_http::Request` (the Lambda handler contract).
+pub type Dispatch = Arc<dyn Fn(lambda_http::Request) -> ResponseFuture + Send + Sync>;
+
+/// What the start-up line reports (never a value, only where values come from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultsInUse {
+    /// Providers on development credentials.
+    pub providers: Vec<&'static str>,
+    /// The development caller issuer is on.
+    pub dev_issuer: bool,
+    /// Policies on the embedded defaults.
+    pub policy_defaults: bool,
+}
+
+impl DefaultsInUse {
+    /// `true` when anything development-only is in use.
+    pub fn any_dev(&self) -> bool {
+        !self.providers.is_empty() || self.dev_issuer
+    }
+
+    /// The start-up description.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.providers.is_empty() {
+            parts.push("provider credentials from the environment".to_owned());
+        } else {
+            parts.push(format!(
+                "DEVELOPMENT ONLY credentials for {}",
+                self.providers.join(", ")
+            ));
+        }
+        if self.dev_issuer {
+            parts.push(format!(
+                "DEVELOPMENT caller issuer {} (mint a caller JWT with `rtc-token dev-jwt --sub alice`)",
+                dev_defaults::DEV_ISSUER
+            ));
+        } else {
+            parts.push("caller auth from AUTH_* variables".to_owned());
+        }
+        if self.policy_defaults {
+            parts.push("default policies".to_owned());
+        }
+        parts.join("; ")
+    }
+}
+
+/// The refusal message when `addr` is not loopback but development material is in use.
+pub fn check_bind(addr: &SocketAddr, defaults: &DefaultsInUse) -> Result<(), String> {
+    if addr.ip().is_loopback() || !defaults.any_dev() {
+        return Ok(());
+    }
+    let mut what = Vec::new();
+    if !defaults.providers.is_empty() {
+        what.push(format!(
+            "development credentials for {}",
+            defaults.providers.join(", ")
+        ));
+    }
+    if defaults.dev_issuer {
+        what.push("the development caller issuer".to_owned());
+    }
+    Err(format!(
+        "refusing to listen on non-loopback address {addr} while {} are in use; set the provider \
+         variables (AGORA_APP_ID, AGORA_APP_CERTIFICATE, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, \
+         STREAM_API_KEY, STREAM_API_SECRET) and caller-auth variables (AUTH_PROVIDER, AUTH_ISSUER, ...), \
+         or listen on 127.0.0.1",
+        what.join(" and ")
+    ))
+}
 
 /// Runs the command; returns the process exit code.
-pub fn run(_args: ServeArgs) -> u8 {
-    eprintln!("rtc-token: not implemented yet");
-    2
+pub fn run(args: ServeArgs) -> u8 {
+    install_crypto_provider();
+    // One JSON log line per request on stdout, exactly as the functions log (RUST_LOG filters).
+    token_service::telemetry::init_json_logs();
+    let get = |k: &str| std::env::var(k).ok();
+    let creds = LocalCredentials::resolve(&get);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rtc-token serve: cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    runtime.block_on(async move {
+        let (dispatch, defaults) = match crate::serve_wiring::build(&get, &creds).await {
+            Ok(v) => v,
+            Err(msg) => {
+                eprintln!("rtc-token serve: {msg}");
+                return 2;
+            }
+        };
+        if let Err(msg) = check_bind(&args.addr, &defaults) {
+            eprintln!("rtc-token serve: {msg}");
+            return 2;
+        }
+        let listener = match tokio::net::TcpListener::bind(args.addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("rtc-token serve: cannot listen on {}: {e}", args.addr);
+                return 2;
+            }
+        };
+        let local = listener.local_addr().unwrap_or(args.addr);
+        eprintln!(
+            "rtc-token serve: listening on http://{local} (POST /agora/token, /livekit/token, /stream/token); {}",
+            defaults.describe()
+        );
+        serve(listener, dispatch, shutdown_signal()).await;
+        eprintln!("rtc-token serve: stopped");
+        0
+    })
+}
+
+/// Resolves on Ctrl-C (or SIGTERM on unix).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Accepts connections until `shutdown` resolves, then lets requests in flight finish (bounded).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    dispatch: Dispatch,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let counter = Arc::new(AtomicU64::new(0));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(v) => v,
+                    Err(e) => {
+                        eprintln!("rtc-token serve: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let dispatch = dispatch.clone();
+                let counter = counter.clone();
+                let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                    let dispatch = dispatch.clone();
+                    let id = counter.fetch_add(1, Ordering::Relaxed);
+                    async move { Ok::<_, std::convert::Infallible>(answer(req, peer, id, dispatch).await) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10))
+                    .serve_connection(TokioIo::new(stream), svc);
+                let watched = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = watched.await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+}
+
+/// One request: read the body (bounded), build the Lambda request, dispatch, convert back.
+async fn answer(
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+    id: u64,
+    dispatch: Dispatch,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, MAX_READ_BODY).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            let (status, code, message) = if too_large {
+                (
+                    413,
+                    "payload_too_large",
+                    format!("request body larger than {MAX_READ_BODY} bytes"),
+                )
+            } else {
+                (
+                    400,
+                    "bad_request",
+                    "could not read the request body".to_owned(),
+                )
+            };
+            return error_response(status, code, &message);
+        }
+    };
+    let lambda_req = match to_lambda_request(&parts, &bytes, peer, id, now_millis()) {
+        Ok(r) => r,
+        Err(msg) => return error_response(400, "bad_request", &msg),
+    };
+    let resp = dispatch(lambda_req).await;
+    from_lambda_response(resp)
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Builds the API Gateway HTTP API 2.0 event for the request and lets `lambda_http` convert it, so
+/// the handler sees exactly what it sees on Lambda (lower-case headers, repeated headers joined with
+/// commas, cookies, `requestContext` with a request id, base64 for non-UTF-8 bodies).
+pub fn to_lambda_request(
+    parts: &http::request::Parts,
+    body: &[u8],
+    peer: SocketAddr,
+    id: u64,
+    now_ms: u64,
+) -> Result<lambda_http::Request, String> {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for name in parts.headers.keys() {
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if name == http::header::COOKIE {
+            for v in &values {
+                cookies.extend(
+                    v.split(';')
+                        .map(|c| c.trim().to_owned())
+                        .filter(|c| !c.is_empty()),
+                );
+            }
+            continue;
+        }
+        if !values.is_empty() {
+            headers.insert(name.as_str().to_owned(), values.join(",").into());
+        }
+    }
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let method = parts.method.as_str().to_owned();
+    let (body_value, is_b64) = if body.is_empty() {
+        (serde_json::Value::Null, false)
+    } else {
+        match std::str::from_utf8(body) {
+            Ok(s) => (serde_json::Value::String(s.to_owned()), false),
+            Err(_) => (serde_json::Value::String(b64(body)), true),
+        }
+    };
+    let user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let request_id = format!("local-{:x}-{id:x}", now_ms);
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "cookies": if cookies.is_empty() { serde_json::Value::Null } else { cookies.into() },
+        "headers": headers,
+        "requestContext": {
+            "accountId": "local",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": now_ms,
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": format!("{:?}", parts.version),
+                "sourceIp": peer.ip().to_string(),
+                "userAgent": user_agent.unwrap_or(""),
+            }
+        },
+        "body": body_value,
+        "isBase64Encoded": is_b64,
+    });
+    let text = serde_json::to_string(&event).map_err(|e| format!("cannot build the event: {e}"))?;
+    lambda_http::request::from_str(&text).map_err(|e| format!("cannot build the request: {e}"))
+}
+
+/// Converts the handler's response to the wire.
+pub fn from_lambda_response(resp: Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(t) => Bytes::from(t),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// The project's JSON error shape, for the few errors the socket layer answers itself.
+fn error_response(status: u16, code: &str, message: &str) -> hyper::Response<Full<Bytes>> {
+    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    let mut resp = hyper::Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::RequestExt;
+
+    fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn peer() -> SocketAddr {
+        "127.0.0.1:5555".parse().unwrap()
+    }
+
+    #[test]
+    fn request_becomes_the_lambda_request_the_runtime_would_build() {
+        let p = parts(
+            "POST",
+            "/agora/token?x=1",
+            &[
+                ("Authorization", "Bearer abc"),
+                ("Content-Type", "application/json"),
+                ("X-Multi", "a"),
+                ("X-Multi", "b"),
+                ("Cookie", "a=1; b=2"),
+            ],
+        );
+        let r = to_lambda_request(&p, br#"{"channel":"c"}"#, peer(), 7, 1_000).unwrap();
+        assert_eq!(r.method(), http::Method::POST);
+        assert_eq!(r.uri().path(), "/agora/token");
+        assert_eq!(r.uri().query(), Some("x=1"));
+        assert_eq!(r.headers()["authorization"], "Bearer abc");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.headers()["x-multi"], "a,b");
+        assert_eq!(r.headers()["cookie"], "a=1; b=2");
+        assert_eq!(r.body().as_ref(), br#"{"channel":"c"}"#);
+        let ctx = r.request_context_ref().expect("request context present");
+        match ctx {
+            lambda_http::request::RequestContext::ApiGatewayV2(c) => {
+                assert_eq!(c.request_id.as_deref(), Some("local-3e8-7"));
+                assert_eq!(c.http.source_ip.as_deref(), Some("127.0.0.1"));
+                assert_eq!(c.http.method, http::Method::POST);
+            }
+            #[allow(unreachable_patterns)]
+            _ => panic!("not an HTTP API context"),
+        }
+    }
+
+    #[test]
+    fn binary_and_empty_bodies_survive() {
+        let p = parts("POST", "/stream/token", &[]);
+        let bin = [0xffu8, 0x00, 0xfe, 0x10];
+        let r = to_lambda_request(&p, &bin, peer(), 1, 1).unwrap();
+        assert_eq!(r.body().as_ref(), &bin);
+        let r = to_lambda_request(&p, b"", peer(), 1, 1).unwrap();
+        assert!(r.body().is_empty());
+    }
+
+    #[test]
+    fn response_is_converted_unchanged() {
+        let mut resp = Response::new(Body::Text("{\"a\":1}".into()));
+        *resp.status_mut() = http::StatusCode::CREATED;
+        resp.headers_mut()
+            .insert("cache-control", http::HeaderValue::from_static("no-store"));
+        let out = from_lambda_response(resp);
+        assert_eq!(out.status(), 201);
+        assert_eq!(out.headers()["cache-control"], "no-store");
+    }
+
+    #[test]
+    fn non_loopback_is_refused_only_with_dev_material() {
+        let dev = DefaultsInUse {
+            providers: vec!["agora"],
+            dev_issuer: false,
+            policy_defaults: true,
+        };
+        let issuer = DefaultsInUse {
+            providers: vec![],
+            dev_issuer: true,
+            policy_defaults: false,
+        };
+        let prod = DefaultsInUse {
+            providers: vec![],
+            dev_issuer: false,
+            policy_defaults: true,
+        };
+        let any: SocketAddr = "0.0.0.0:8787".parse().unwrap();
+        let lo: SocketAddr = "127.0.0.1:8787".parse().unwrap();
+        let lo6: SocketAddr = "[::1]:8787".parse().unwrap();
+        assert!(check_bind(&any, &dev)
+            .unwrap_err()
+            .contains("development credentials for agora"));
+        assert!(check_bind(&any, &issuer)
+            .unwrap_err()
+            .contains("development caller issuer"));
+        assert!(check_bind(&any, &prod).is_ok());
+        assert!(check_bind(&lo, &dev).is_ok());
+        assert!(check_bind(&lo6, &issuer).is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serves_over_http_and_shuts_down() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let dispatch: Dispatch = Arc::new(|req: lambda_http::Request| {
+            Box::pin(async move {
+                let echo = format!("{} {} {}", req.method(), req.uri().path(), req.body().len());
+                Response::new(Body::Text(echo))
+            }) as ResponseFuture
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, dispatch, async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::new();
+        let r = client
+            .post(format!("http://{addr}/livekit/token"))
+            .body("abcd")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.text().await.unwrap(), "POST /livekit/token 4");
+        let big = vec![b'a'; MAX_READ_BODY + 1];
+        let r = client
+            .post(format!("http://{addr}/x"))
+            .body(big)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(v["error"]["code"], "payload_too_large");
+        tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap();
+    }
 }
