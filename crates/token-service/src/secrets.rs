@@ -1,0 +1,594 @@
+//! Typed provider secrets and the refreshing cache that holds them.
+//!
+//! Secret JSON (Secrets Manager `SecretString`):
+//! - Agora `{"app_id": "<32 hex>", "app_certificate": "<32 hex>"}`
+//! - LiveKit `{"api_key": "...", "api_secret": "...", "url": "wss://..."}`
+//! - Stream `{"api_key": "...", "api_secret": "..."}`
+//! - caller-auth HS256 (`AUTH_HS256_SECRET_ID`): `{"secret": "...", "previous": "..."}` (previous
+//!   optional, accepted during a rotation) or the plain secret string.
+//!
+//! Cache behaviour ([`SecretCache`]): loaded at INIT; a value older than the refresh interval
+//! (`SECRET_REFRESH_SECONDS`, default 300) is re-read on the next request; a failed re-read keeps the
+//! old value and is retried after `min(interval, 30 s)`. With no value yet (Secrets Manager was
+//! unreachable at INIT), every request retries and, failing, answers 503 with `Retry-After`.
+//! Errors name the secret id and the field, never a value; `Debug` of every type here is redacted.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use rtc_signing::Secret;
+
+/// A boxed future of one secret fetch.
+pub type SourceFuture<'a> = Pin<Box<dyn Future<Output = Result<String, SourceError>> + Send + 'a>>;
+
+/// Where secret strings come from: Secrets Manager ([`crate::aws::Aws`]) in Lambda; embedded or
+/// environment values ([`StaticSource`]) for the local server and tests.
+pub trait SecretSource: Send + Sync {
+    /// The secret string of `id`.
+    fn fetch<'a>(&'a self, id: &'a str) -> SourceFuture<'a>;
+}
+
+/// A fixed map of id -> secret string.
+#[derive(Clone, Default)]
+pub struct StaticSource(HashMap<String, String>);
+
+impl StaticSource {
+    /// An empty source.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds (or replaces) a value.
+    pub fn with(mut self, id: impl Into<String>, value: impl Into<String>) -> Self {
+        self.0.insert(id.into(), value.into());
+        self
+    }
+}
+
+impl std::fmt::Debug for StaticSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticSource")
+            .field("ids", &self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl SecretSource for StaticSource {
+    fn fetch<'a>(&'a self, id: &'a str) -> SourceFuture<'a> {
+        let r = self
+            .0
+            .get(id)
+            .cloned()
+            .ok_or_else(|| SourceError::NotFound { id: id.to_owned() });
+        Box::pin(async move { r })
+    }
+}
+
+/// A failed fetch or parse. Names the secret id, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// Secrets Manager could not be reached or answered with an error: retry later.
+    #[error("secret {id}: {reason}")]
+    Unavailable {
+        /// The secret id.
+        id: String,
+        /// Why (no secret content).
+        reason: String,
+    },
+    /// No such secret.
+    #[error("secret {id}: not found")]
+    NotFound {
+        /// The secret id.
+        id: String,
+    },
+    /// The secret exists but its content is not what this function expects.
+    #[error("secret {id}: malformed: {reason}")]
+    Malformed {
+        /// The secret id.
+        id: String,
+        /// What is wrong (field names only).
+        reason: String,
+    },
+}
+
+/// Agora project credentials from the secret.
+#[derive(Clone)]
+pub struct AgoraSecret {
+    /// App ID (32 hex characters, public).
+    pub app_id: String,
+    /// App certificate (32 hex characters).
+    pub app_certificate: Secret,
+}
+
+/// LiveKit credentials from the secret.
+#[derive(Clone)]
+pub struct LiveKitSecret {
+    /// API key (public).
+    pub api_key: String,
+    /// API secret.
+    pub api_secret: Secret,
+    /// The server URL returned to clients (`wss://...`).
+    pub url: String,
+}
+
+/// Stream credentials from the secret.
+#[derive(Clone)]
+pub struct StreamSecret {
+    /// API key (public).
+    pub api_key: String,
+    /// API secret.
+    pub api_secret: Secret,
+}
+
+macro_rules! redacted_debug {
+    ($t:ty, $($field:ident),*) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))$(.field(stringify!($field), &self.$field))*.finish_non_exhaustive()
+            }
+        }
+    };
+}
+redacted_debug!(AgoraSecret, app_id);
+redacted_debug!(LiveKitSecret, api_key, url);
+redacted_debug!(StreamSecret, api_key);
+
+/// The secret of one function's provider.
+#[derive(Clone, Debug)]
+pub enum ProviderSecret {
+    /// Agora.
+    Agora(AgoraSecret),
+    /// LiveKit.
+    LiveKit(LiveKitSecret),
+    /// Stream.
+    Stream(StreamSecret),
+}
+
+fn object(id: &str, text: &str) -> Result<serde_json::Map<String, serde_json::Value>, SourceError> {
+    // serde_json's syntax errors carry only a position, never input text.
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err(malformed(id, "expected a JSON object")),
+        Err(e) => Err(malformed(
+            id,
+            &format!("not JSON (line {} column {})", e.line(), e.column()),
+        )),
+    }
+}
+
+fn malformed(id: &str, reason: &str) -> SourceError {
+    SourceError::Malformed {
+        id: id.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+fn field(
+    id: &str,
+    m: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<String, SourceError> {
+    match m.get(name) {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+        Some(serde_json::Value::String(_)) => {
+            Err(malformed(id, &format!("field {name:?} is empty")))
+        }
+        Some(_) => Err(malformed(id, &format!("field {name:?} is not a string"))),
+        None => Err(malformed(id, &format!("field {name:?} is missing"))),
+    }
+}
+
+fn is_hex32(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl AgoraSecret {
+    /// Parses `{"app_id","app_certificate"}` (both 32 hex characters).
+    pub fn parse(id: &str, text: &str) -> Result<Self, SourceError> {
+        let m = object(id, text)?;
+        let app_id = field(id, &m, "app_id")?;
+        let cert = field(id, &m, "app_certificate")?;
+        if !is_hex32(&app_id) {
+            return Err(malformed(id, "field \"app_id\" must be 32 hex characters"));
+        }
+        if !is_hex32(&cert) {
+            return Err(malformed(
+                id,
+                "field \"app_certificate\" must be 32 hex characters",
+            ));
+        }
+        Ok(AgoraSecret {
+            app_id,
+            app_certificate: Secret::new(cert),
+        })
+    }
+
+    /// The signing key.
+    pub fn key(&self) -> rtc_signing::agora::AgoraKey {
+        rtc_signing::agora::AgoraKey {
+            app_id: self.app_id.clone(),
+            app_certificate: self.app_certificate.clone(),
+        }
+    }
+}
+
+impl LiveKitSecret {
+    /// Parses `{"api_key","api_secret","url"}`.
+    pub fn parse(id: &str, text: &str) -> Result<Self, SourceError> {
+        let m = object(id, text)?;
+        let api_key = field(id, &m, "api_key")?;
+        let api_secret = field(id, &m, "api_secret")?;
+        let url = field(id, &m, "url")?;
+        if !(url.starts_with("wss://")
+            || url.starts_with("ws://")
+            || url.starts_with("https://")
+            || url.starts_with("http://"))
+        {
+            return Err(malformed(
+                id,
+                "field \"url\" must be a ws(s):// or http(s):// URL",
+            ));
+        }
+        Ok(LiveKitSecret {
+            api_key,
+            api_secret: Secret::new(api_secret),
+            url,
+        })
+    }
+}
+
+impl StreamSecret {
+    /// Parses `{"api_key","api_secret"}`.
+    pub fn parse(id: &str, text: &str) -> Result<Self, SourceError> {
+        let m = object(id, text)?;
+        let api_key = field(id, &m, "api_key")?;
+        let api_secret = field(id, &m, "api_secret")?;
+        Ok(StreamSecret {
+            api_key,
+            api_secret: Secret::new(api_secret),
+        })
+    }
+}
+
+/// Parses the caller-auth shared secret: `{"secret","previous"?}` or a plain string. Current first.
+pub fn parse_hs_secrets(id: &str, text: &str) -> Result<Vec<Secret>, SourceError> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        let m = object(id, trimmed)?;
+        let mut out = vec![Secret::new(field(id, &m, "secret")?)];
+        if m.contains_key("previous") {
+            out.push(Secret::new(field(id, &m, "previous")?));
+        }
+        Ok(out)
+    } else if trimmed.is_empty() {
+        Err(malformed(id, "the secret is empty"))
+    } else {
+        Ok(vec![Secret::new(trimmed)])
+    }
+}
+
+/// A parser from (secret id, text) to a typed value.
+pub type ParseFn<T> = Arc<dyn Fn(&str, &str) -> Result<T, SourceError> + Send + Sync>;
+
+struct State<T> {
+    value: Option<Arc<T>>,
+    /// Unix time of the next fetch attempt (0 = now).
+    next_fetch: u64,
+    /// Bumped on every successful load.
+    version: u64,
+}
+
+/// One refreshing secret (see the module documentation).
+pub struct SecretCache<T> {
+    id: String,
+    source: Arc<dyn SecretSource>,
+    parse: ParseFn<T>,
+    refresh_secs: u64,
+    state: RwLock<State<T>>,
+    fetch_lock: tokio::sync::Mutex<()>,
+}
+
+impl<T> std::fmt::Debug for SecretCache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretCache")
+            .field("id", &self.id)
+            .field("refresh_secs", &self.refresh_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// After a failed re-read, the next attempt waits at most this long.
+pub const RETRY_AFTER_FAILURE_SECS: u64 = 30;
+
+impl<T: Send + Sync> SecretCache<T> {
+    /// A cache with nothing loaded yet.
+    pub fn new(
+        id: impl Into<String>,
+        source: Arc<dyn SecretSource>,
+        refresh_secs: u64,
+        parse: ParseFn<T>,
+    ) -> Self {
+        SecretCache {
+            id: id.into(),
+            source,
+            parse,
+            refresh_secs: refresh_secs.max(1),
+            state: RwLock::new(State {
+                value: None,
+                next_fetch: 0,
+                version: 0,
+            }),
+            fetch_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The secret id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn snapshot(&self) -> (Option<Arc<T>>, u64, u64) {
+        match self.state.read() {
+            Ok(s) => (s.value.clone(), s.next_fetch, s.version),
+            Err(p) => {
+                let s = p.into_inner();
+                (s.value.clone(), s.next_fetch, s.version)
+            }
+        }
+    }
+
+    fn store(&self, f: impl FnOnce(&mut State<T>)) {
+        match self.state.write() {
+            Ok(mut s) => f(&mut s),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    /// Fetches and parses now, replacing the value on success. Returns the error otherwise (the
+    /// old value, if any, stays).
+    pub async fn load(&self, now: u64) -> Result<Arc<T>, SourceError> {
+        let result = async {
+            let text = self.source.fetch(&self.id).await?;
+            (self.parse)(&self.id, &text)
+        }
+        .await;
+        match result {
+            Ok(v) => {
+                let v = Arc::new(v);
+                let stored = v.clone();
+                let next = now.saturating_add(self.refresh_secs);
+                self.store(|s| {
+                    s.value = Some(stored);
+                    s.next_fetch = next;
+                    s.version += 1;
+                });
+                Ok(v)
+            }
+            Err(e) => {
+                let retry = now.saturating_add(self.refresh_secs.min(RETRY_AFTER_FAILURE_SECS));
+                self.store(|s| {
+                    if s.value.is_some() {
+                        s.next_fetch = retry;
+                    }
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// The current value, re-reading it first when it is due. `Err` only when there is no value at all.
+    /// The `u64` is the version, bumped on every successful load (so dependants can be updated).
+    pub async fn get(&self, now: u64) -> Result<(Arc<T>, u64), SourceError> {
+        let (value, next_fetch, version) = self.snapshot();
+        if let Some(v) = &value {
+            if now < next_fetch {
+                return Ok((v.clone(), version));
+            }
+        }
+        // Due (or missing): one fetch at a time; others re-check after waiting.
+        let _guard = self.fetch_lock.lock().await;
+        let (value, next_fetch, version) = self.snapshot();
+        if let Some(v) = &value {
+            if now < next_fetch {
+                return Ok((v.clone(), version));
+            }
+        }
+        match self.load(now).await {
+            Ok(v) => {
+                let (_, _, version) = self.snapshot();
+                Ok((v, version))
+            }
+            Err(e) => {
+                match &value {
+                    Some(_) => {
+                        tracing::warn!(secret_id = %self.id, error = %e, "secret re-read failed; keeping the previous value")
+                    }
+                    None => tracing::error!(secret_id = %self.id, error = %e, "secret unavailable"),
+                }
+                value.map(|v| (v, version)).ok_or(e)
+            }
+        }
+    }
+
+    /// The current value without any fetch.
+    pub fn current(&self) -> Option<Arc<T>> {
+        self.snapshot().0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    const CERT: &str = "0123456789abcdef0123456789abcdef";
+    const APP: &str = "970ca35de60c44645bbae8a215061b33";
+
+    #[test]
+    fn agora_secret_parses_and_validates() {
+        let s = AgoraSecret::parse(
+            "id",
+            &format!(r#"{{"app_id":"{APP}","app_certificate":"{CERT}"}}"#),
+        )
+        .unwrap();
+        assert_eq!(s.app_id, APP);
+        assert_eq!(s.app_certificate.expose(), CERT);
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains(CERT) && dbg.contains(APP));
+
+        let e = AgoraSecret::parse(
+            "agora/prod",
+            &format!(r#"{{"app_id":"x","app_certificate":"{CERT}"}}"#),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("agora/prod") && e.contains("app_id"), "{e}");
+        let e = AgoraSecret::parse("id", &format!(r#"{{"app_id":"{APP}"}}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"app_certificate\" is missing"), "{e}");
+        let e = AgoraSecret::parse(
+            "id",
+            &format!(r#"{{"app_id":"{APP}","app_certificate":"{CERT}zz"}}"#),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("32 hex") && !e.contains(CERT), "{e}");
+        let e = AgoraSecret::parse("id", &format!("{{\"app_certificate\":\"{CERT}\","))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not JSON") && !e.contains(CERT), "{e}");
+        let e = AgoraSecret::parse(
+            "id",
+            r#"{"app_id": 12345678901234567890123456789012, "app_certificate": 5}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("1234567890"), "{e}");
+    }
+
+    #[test]
+    fn livekit_and_stream_secrets() {
+        let s = LiveKitSecret::parse(
+            "lk",
+            r#"{"api_key":"APIk","api_secret":"sssecret","url":"wss://x.livekit.cloud"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.url, "wss://x.livekit.cloud");
+        assert!(!format!("{s:?}").contains("sssecret"));
+        assert!(
+            LiveKitSecret::parse("lk", r#"{"api_key":"a","api_secret":"b","url":"ftp://x"}"#)
+                .is_err()
+        );
+        assert!(
+            LiveKitSecret::parse("lk", r#"{"api_key":"a","api_secret":"b"}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("url")
+        );
+        let s = StreamSecret::parse("st", r#"{"api_key":"k","api_secret":"topsecret"}"#).unwrap();
+        assert!(!format!("{s:?}").contains("topsecret"));
+        assert!(StreamSecret::parse("st", r#"[]"#)
+            .unwrap_err()
+            .to_string()
+            .contains("object"));
+    }
+
+    #[test]
+    fn hs_secrets_json_or_plain() {
+        let v = parse_hs_secrets("a", r#"{"secret":"new","previous":"old"}"#).unwrap();
+        assert_eq!(
+            v.iter().map(|s| s.expose()).collect::<Vec<_>>(),
+            ["new", "old"]
+        );
+        let v = parse_hs_secrets("a", "plain-secret\n").unwrap();
+        assert_eq!(v[0].expose(), "plain-secret");
+        assert!(parse_hs_secrets("a", r#"{"previous":"old"}"#).is_err());
+        assert!(parse_hs_secrets("a", "  ").is_err());
+    }
+
+    /// A source whose answer the test changes.
+    #[derive(Clone)]
+    struct Scripted(Arc<Mutex<(Result<String, SourceError>, u32)>>);
+    impl Default for Scripted {
+        fn default() -> Self {
+            Scripted(Arc::new(Mutex::new((Ok(String::new()), 0))))
+        }
+    }
+    impl Scripted {
+        fn set(&self, r: Result<String, SourceError>) {
+            self.0.lock().unwrap().0 = r;
+        }
+        fn calls(&self) -> u32 {
+            self.0.lock().unwrap().1
+        }
+    }
+    impl SecretSource for Scripted {
+        fn fetch<'a>(&'a self, _id: &'a str) -> SourceFuture<'a> {
+            let mut g = self.0.lock().unwrap();
+            g.1 += 1;
+            let r = g.0.clone();
+            Box::pin(async move { r })
+        }
+    }
+
+    fn down() -> Result<String, SourceError> {
+        Err(SourceError::Unavailable {
+            id: "s".into(),
+            reason: "down".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn cache_refreshes_keeps_old_on_failure_and_recovers() {
+        let src = Scripted::default();
+        src.set(down());
+        let parse: ParseFn<String> = Arc::new(|_, t| Ok(t.to_owned()));
+        let cache = SecretCache::new("s", Arc::new(src.clone()), 100, parse);
+        // Nothing yet: every call retries.
+        assert!(cache.get(1000).await.is_err());
+        assert!(cache.get(1000).await.is_err());
+        assert_eq!(src.calls(), 2);
+        src.set(Ok("v1".into()));
+        let (v, ver1) = cache.get(1000).await.unwrap();
+        assert_eq!(*v, "v1");
+        // Fresh: no fetch.
+        src.set(Ok("v2".into()));
+        assert_eq!(*cache.get(1099).await.unwrap().0, "v1");
+        assert_eq!(src.calls(), 3);
+        // Due: re-read picks up the rotation.
+        let (v, ver2) = cache.get(1100).await.unwrap();
+        assert_eq!(*v, "v2");
+        assert!(ver2 > ver1);
+        // Due but the source is down: old value kept, retried after 30 s, not on every call.
+        src.set(down());
+        assert_eq!(*cache.get(1200).await.unwrap().0, "v2");
+        let calls = src.calls();
+        assert_eq!(*cache.get(1210).await.unwrap().0, "v2");
+        assert_eq!(src.calls(), calls);
+        src.set(Ok("v3".into()));
+        assert_eq!(*cache.get(1230).await.unwrap().0, "v3");
+    }
+
+    #[tokio::test]
+    async fn static_source_and_malformed_values() {
+        let src = StaticSource::new().with("a", "{}");
+        let parse: ParseFn<AgoraSecret> = Arc::new(AgoraSecret::parse);
+        let cache = SecretCache::new("a", Arc::new(src), 300, parse);
+        let e = cache.get(1).await.unwrap_err();
+        assert!(matches!(e, SourceError::Malformed { .. }));
+        let missing = SecretCache::new(
+            "zz",
+            Arc::new(StaticSource::new()),
+            300,
+            Arc::new(|_: &str, t: &str| Ok(t.to_owned())),
+        );
+        assert_eq!(
+            missing.get(1).await.unwrap_err(),
+            SourceError::NotFound { id: "zz".into() }
+        );
+        assert!(format!("{:?}", StaticSource::new().with("id", "hidden")).contains("id"));
+        assert!(!format!("{:?}", StaticSource::new().with("id", "hidden")).contains("hidden"));
+    }
+}
