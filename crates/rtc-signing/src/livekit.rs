@@ -2,7 +2,7 @@
 //! CONTRACT: names used by token-service/CLI: LiveKitKey, VideoGrants, SipGrants, RoomConfiguration,
 //! AccessToken (builder), Claims, verify. Implement the bodies.
 
-use crate::{Result, Secret};
+use crate::Secret;
 
 /// LiveKit API key + secret. `Debug` hides the secret.
 #[derive(Clone, Debug)]
