@@ -5,25 +5,84 @@
 //! - [`Authenticator`]: built once at INIT, shared by reference; `authenticate` per request.
 //! - [`Caller`]: the verified identity handed to policy.
 //! - [`AuthError`]: one error; every failure maps to the same 401 for the client.
+//!
+//! Pipeline of [`Authenticator::authenticate`]: `Authorization` parsing → 8 KiB cap and exactly three
+//! base64url segments → JOSE header checks (no `none`, `crit`, `jku`, `x5u`, `jwk`, `x5c`, nested
+//! tokens) → key selection by configuration (shared secret for `HS*`, JWKS by `kid` otherwise; the
+//! token's `alg` must equal the key's algorithm) → signature (`jsonwebtoken`, aws-lc-rs) → strict
+//! claims with the injected clock → [`Caller`].
+//!
+//! Mains should call [`init_crypto`] once at start-up ([`Authenticator::new`] also does).
 
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
 pub use rtc_signing::Secret;
+
+pub mod config;
+mod error;
+pub mod header;
+pub mod jwks;
+mod validate;
+
+pub use config::{AuthConfig, CognitoTokenUse, JwksSource, ProviderRules};
+pub use error::{AuthError, AuthErrorClass, ConfigError};
+pub use header::{authorization_from_headers, bearer_token, MAX_TOKEN_BYTES};
+pub use jwks::JwksStats;
+
+/// Shortest shared secret accepted (bytes), RFC 8725 §3.5.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Installs jsonwebtoken's aws-lc-rs crypto provider for the process. Idempotent; call it at the
+/// start of every main so a feature mix-up can never panic on the first request.
+pub fn init_crypto() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER,
+    );
+}
 
 /// Which preset validated the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProviderKind {
+    /// Clerk session tokens.
     Clerk,
+    /// Supabase Auth access tokens.
     Supabase,
+    /// Firebase Auth ID tokens.
     Firebase,
+    /// Auth0 access tokens for an API.
     Auth0,
+    /// AWS Cognito user-pool tokens.
     Cognito,
+    /// Any OIDC issuer (discovery).
     Oidc,
+    /// A fixed JWKS URL and issuer.
     Jwks,
+    /// Shared secret (HS256/384/512) only.
     Hs256,
+}
+
+impl ProviderKind {
+    /// The `AUTH_PROVIDER` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Clerk => "clerk",
+            ProviderKind::Supabase => "supabase",
+            ProviderKind::Firebase => "firebase",
+            ProviderKind::Auth0 => "auth0",
+            ProviderKind::Cognito => "cognito",
+            ProviderKind::Oidc => "oidc",
+            ProviderKind::Jwks => "jwks",
+            ProviderKind::Hs256 => "hs256",
+        }
+    }
 }
 
 /// A verified caller. Holds no token.
@@ -43,57 +102,300 @@ pub struct Caller {
     pub expires_at: u64,
 }
 
-/// Configuration, the same for the three functions and the local server.
-#[derive(Clone, Debug)]
-pub struct AuthConfig {
-    // implementer: provider, issuer, audience, jwks_url, leeway, user-id claim, role claims, ...
-    pub provider: ProviderKind,
+/// A source of unix time for the JWKS cache (claims use the `now` passed to `authenticate`).
+pub trait Clock: Send + Sync + 'static {
+    /// Seconds since the Unix epoch.
+    fn now_unix(&self) -> u64;
 }
 
-impl AuthConfig {
-    /// Reads `AUTH_*` and the preset variables through `get` (e.g. `|k| std::env::var(k).ok()`).
-    /// The HS256 secret itself is not read here (it comes from Secrets Manager or `AUTH_HS256_SECRET`).
-    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let _ = get;
-        todo!()
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_unix(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     }
 }
 
-/// A configuration that cannot work; the message names the variable.
-#[derive(Debug, thiserror::Error)]
-#[error("caller-auth configuration: {0}")]
-pub struct ConfigError(pub String);
+/// A clock moved by hand (tests).
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
 
-/// Why a caller was refused. `Display` is the precise reason for the log; it never contains the token.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct AuthError(pub String);
+impl ManualClock {
+    /// Starts at `now`.
+    pub fn new(now: u64) -> Self {
+        ManualClock(AtomicU64::new(now))
+    }
+    /// Sets the time.
+    pub fn set(&self, now: u64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+    /// Moves the time forward.
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_unix(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl<C: Clock> Clock for Arc<C> {
+    fn now_unix(&self) -> u64 {
+        (**self).now_unix()
+    }
+}
 
 /// Verifies caller JWTs; owns the JWKS cache and the shared secrets.
 pub struct Authenticator {
-    _config: AuthConfig,
+    config: AuthConfig,
+    jwks: Option<jwks::JwksCache>,
+    secrets: RwLock<Arc<Vec<DecodingKey>>>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("provider", &self.config.provider)
+            .field("issuer", &self.config.issuer)
+            .field("shared_secrets", &self.secret_keys().len())
+            .field("jwks", &self.jwks_stats())
+            .finish()
+    }
+}
+
+fn secret_keys(secrets: &[Secret]) -> Result<Vec<DecodingKey>, ConfigError> {
+    secrets
+        .iter()
+        .map(|s| {
+            let bytes = s.expose().as_bytes();
+            if bytes.len() < MIN_SECRET_BYTES {
+                Err(ConfigError(format!(
+                    "a shared secret is {} bytes; at least {MIN_SECRET_BYTES} are required",
+                    bytes.len()
+                )))
+            } else {
+                Ok(DecodingKey::from_secret(bytes))
+            }
+        })
+        .collect()
 }
 
 impl Authenticator {
     /// Builds it and, when a JWKS is configured, fetches the keys now (INIT). A failed fetch is logged,
     /// not fatal: the next request retries.
     pub async fn new(config: AuthConfig, hs_secrets: Vec<Secret>) -> Result<Self, ConfigError> {
-        let _ = hs_secrets;
-        Ok(Self { _config: config })
+        Self::with_clock(config, hs_secrets, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Authenticator::new`], with the clock used by the JWKS cache.
+    pub async fn with_clock(
+        config: AuthConfig,
+        hs_secrets: Vec<Secret>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConfigError> {
+        init_crypto();
+        config.validate()?;
+        let keys = secret_keys(&hs_secrets)?;
+        if config.provider == ProviderKind::Hs256 && keys.is_empty() {
+            return Err(ConfigError(
+                "AUTH_PROVIDER=hs256 needs a shared secret (AUTH_HS256_SECRET_ID or AUTH_HS256_SECRET)".into(),
+            ));
+        }
+        let jwks = match &config.jwks {
+            Some(source) => Some(
+                jwks::JwksCache::new(
+                    source.clone(),
+                    config.issuer.clone(),
+                    config.jwks_algorithms.clone(),
+                    config.min_refetch_interval,
+                    clock,
+                )
+                .map_err(ConfigError)?,
+            ),
+            None => None,
+        };
+        if let Some(cache) = &jwks {
+            if let Err(e) = cache.prefetch().await {
+                tracing::warn!(error = %e, issuer = %config.issuer, "JWKS fetch at start-up failed; will retry on demand");
+            }
+        }
+        Ok(Authenticator {
+            config,
+            jwks,
+            secrets: RwLock::new(Arc::new(keys)),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// JWKS cache counters (`None` without a JWKS).
+    pub fn jwks_stats(&self) -> Option<JwksStats> {
+        self.jwks.as_ref().map(|j| j.stats())
+    }
+
+    /// Whether HMAC tokens are accepted (at least one shared secret is held).
+    pub fn has_shared_secrets(&self) -> bool {
+        !self.secret_keys().is_empty()
+    }
+
+    fn secret_keys(&self) -> Arc<Vec<DecodingKey>> {
+        match self.secrets.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 
     /// Replaces the HS256/384/512 shared secrets (rotation; current first, previous second).
+    /// Secrets shorter than 32 bytes are dropped with an error log; see
+    /// [`Authenticator::try_set_shared_secrets`] to get the error instead.
     pub fn set_shared_secrets(&self, secrets: Vec<Secret>) {
-        let _ = secrets;
-        todo!()
+        let usable: Vec<Secret> = secrets
+            .into_iter()
+            .filter(|s| {
+                let ok = s.expose().len() >= MIN_SECRET_BYTES;
+                if !ok {
+                    tracing::error!(
+                        "ignoring a shared secret shorter than {MIN_SECRET_BYTES} bytes"
+                    );
+                }
+                ok
+            })
+            .collect();
+        if let Ok(keys) = secret_keys(&usable) {
+            self.store_secrets(keys);
+        }
+    }
+
+    /// Replaces the shared secrets, refusing the whole list if one is too short.
+    pub fn try_set_shared_secrets(&self, secrets: Vec<Secret>) -> Result<(), ConfigError> {
+        let keys = secret_keys(&secrets)?;
+        self.store_secrets(keys);
+        Ok(())
+    }
+
+    fn store_secrets(&self, keys: Vec<DecodingKey>) {
+        match self.secrets.write() {
+            Ok(mut g) => *g = Arc::new(keys),
+            Err(p) => *p.into_inner() = Arc::new(keys),
+        }
     }
 
     /// Verifies the `Authorization` header value at unix time `now`.
-    pub async fn authenticate(&self, authorization: Option<&str>, now: u64) -> Result<Caller, AuthError> {
-        let _ = (authorization, now);
-        todo!()
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        now: u64,
+    ) -> Result<Caller, AuthError> {
+        let token = header::bearer_token(authorization)?;
+        self.authenticate_token(token, now).await
+    }
+
+    /// Verifies a bare token (no `Bearer ` prefix) at unix time `now`.
+    pub async fn authenticate_token(&self, token: &str, now: u64) -> Result<Caller, AuthError> {
+        let seg = header::split_token(token)?;
+        let jose = header::parse_header(seg.header)?;
+        if jose.alg.family() == AlgorithmFamily::Hmac {
+            self.verify_hmac(jose.alg, &seg)?;
+        } else {
+            self.verify_jwks(jose.alg, jose.kid.as_deref(), &seg)
+                .await?;
+        }
+        let payload = header::b64(seg.payload, "payload")?;
+        let claims = validate::parse_claims(&payload)?;
+        validate::check_claims(&self.config, claims, now)
+    }
+
+    fn verify_hmac(&self, alg: Algorithm, seg: &header::Segments<'_>) -> Result<(), AuthError> {
+        let keys = self.secret_keys();
+        if keys.is_empty() {
+            return Err(AuthError::token(
+                "bad_alg",
+                format!("{alg:?} tokens are not accepted (no shared secret)"),
+            ));
+        }
+        if alg != self.config.hs_algorithm {
+            return Err(AuthError::token(
+                "alg_mismatch",
+                format!(
+                    "{alg:?} but the shared secret is {:?}",
+                    self.config.hs_algorithm
+                ),
+            ));
+        }
+        for key in keys.iter() {
+            if verify(seg, key, alg)? {
+                return Ok(());
+            }
+        }
+        Err(AuthError::token(
+            "bad_signature",
+            "no shared secret verifies the signature",
+        ))
+    }
+
+    async fn verify_jwks(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+        seg: &header::Segments<'_>,
+    ) -> Result<(), AuthError> {
+        let Some(cache) = &self.jwks else {
+            return Err(AuthError::token(
+                "bad_alg",
+                format!("{alg:?} tokens are not accepted (no JWKS)"),
+            ));
+        };
+        let kid = kid.ok_or_else(|| AuthError::token("missing_kid", "kid is required"))?;
+        let key = cache.key(kid).await?;
+        if key.alg != alg {
+            return Err(AuthError::token(
+                "alg_mismatch",
+                format!(
+                    "header alg {alg:?} but key {} is {:?}",
+                    error_kid(kid),
+                    key.alg
+                ),
+            ));
+        }
+        if verify(seg, &key.key, key.alg)? {
+            Ok(())
+        } else {
+            Err(AuthError::token(
+                "bad_signature",
+                format!("signature does not verify with key {}", error_kid(kid)),
+            ))
+        }
     }
 }
 
-/// Unused placeholder to keep BTreeMap import meaningful for implementers.
+fn error_kid(kid: &str) -> String {
+    error::loggable(kid)
+}
+
+fn verify(
+    seg: &header::Segments<'_>,
+    key: &DecodingKey,
+    alg: Algorithm,
+) -> Result<bool, AuthError> {
+    jsonwebtoken::crypto::verify(seg.signature, seg.signing_input.as_bytes(), key, alg).map_err(
+        |e| {
+            AuthError::token(
+                "bad_signature",
+                format!("signature rejected ({:?})", e.kind()),
+            )
+        },
+    )
+}
+
+/// Claims as an ordered map (kept for callers that prefer it to `serde_json::Map`).
 pub type Claims = BTreeMap<String, serde_json::Value>;
