@@ -56,6 +56,22 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A clap usage error as one line: its first paragraph without clap's `error: ` prefix (the usage
+/// block and the `--help` hint that follow are dropped).
+pub fn clap_error_line(e: &clap::Error) -> String {
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return "a subcommand is required (see --help)".to_string();
+    }
+    first_paragraph(&e.render().to_string())
+}
+
+fn first_paragraph(rendered: &str) -> String {
+    let first: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).collect();
+    let text = one_line(&first.join(" "));
+    let text = text.strip_prefix("error: ").unwrap_or(&text).to_string();
+    format!("{text} (see --help)")
+}
+
 /// Prints a finished output (with a trailing newline) in one write; returns `code`.
 pub fn emit(out: &str, code: u8) -> u8 {
     use std::io::Write;
@@ -156,6 +172,15 @@ mod tests {
         assert_eq!(b64url_decode("").unwrap(), b"");
         assert!(b64url_decode("a").is_none());
         assert!(b64url_decode("ab.c").is_none());
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let r = "error: the following required arguments were not provided:\n  --channel <CHANNEL>\n\nUsage: x\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            first_paragraph(r),
+            "the following required arguments were not provided: --channel <CHANNEL> (see --help)"
+        );
     }
 
     #[test]

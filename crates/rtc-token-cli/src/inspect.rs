@@ -607,7 +607,7 @@ pub fn describe_livekit(claims: &Map<String, Value>) -> Map<String, Value> {
 /// A Stream token's claims, with times in UTC (static: no clock).
 pub fn describe_stream(claims: &Map<String, Value>) -> Map<String, Value> {
     let mut m = Map::new();
-    let token_type = if claims.contains_key("call_cids") || claims.contains_key("role") {
+    let token_type = if claims.contains_key("call_cids") {
         "video"
     } else if claims.contains_key("user_id") {
         "user"
