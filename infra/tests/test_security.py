@@ -358,3 +358,27 @@ def test_outputs_give_the_api_and_each_route(raw):
     urls = [o["Value"]["Fn::Sub"] for o in out.values() if isinstance(o["Value"], dict) and "Fn::Sub" in o["Value"]]
     for v in FUNCTIONS.values():
         assert any(u.endswith(v["route"]) for u in urls), v["route"]
+
+
+# ---------------------------------------------------------------------------- example policies
+def test_example_policy_documents_are_valid_and_scoped():
+    from conftest import ROOT
+    for f in sorted((ROOT / "infra/policies").glob("*.json")):
+        doc = json.loads(f.read_text())
+        assert doc["Version"] == "2012-10-17", f.name
+        for st in doc["Statement"]:
+            assert st["Effect"] == "Allow" and st.get("Sid"), f.name
+            acts = as_list(st["Action"])
+            assert not any(a == "*" or a.endswith(":*") for a in acts), (f.name, acts)
+
+
+def test_example_function_policy_matches_the_template():
+    """infra/policies/function-agora-token.json documents every statement the template can give."""
+    from conftest import ROOT
+    doc = json.loads((ROOT / "infra/policies/function-agora-token.json").read_text())
+    example = {st["Sid"]: sorted(as_list(st["Action"])) for st in doc["Statement"]}
+    deployed = {}
+    for scenario in ("all_on", "webhook"):
+        for st in statements(role_of(evaluated(scenario), "agora")):
+            deployed[st["Sid"]] = sorted(as_list(st["Action"]))
+    assert example == deployed
