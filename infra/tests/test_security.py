@@ -215,6 +215,7 @@ def test_throttling_on_the_stage_and_every_route(deployed):
     p = stage["Properties"]
     d = p["DefaultRouteSettings"]
     assert d["ThrottlingBurstLimit"] > 0 and d["ThrottlingRateLimit"] > 0
+    assert d["DetailedMetricsEnabled"] in (True, False), "a boolean, not an unresolved condition function"
     rs = p["RouteSettings"]
     assert set(rs) == {f"POST {v['route']}" for v in FUNCTIONS.values()}
     for key, s in rs.items():
@@ -382,3 +383,19 @@ def test_example_function_policy_matches_the_template():
         for st in statements(role_of(evaluated(scenario), "agora")):
             deployed[st["Sid"]] = sorted(as_list(st["Action"]))
     assert example == deployed
+
+
+def test_condition_functions_only_in_conditions(deployed):
+    """Fn::Equals/And/Or/Not are valid only under Conditions and Rules; elsewhere CloudFormation
+    rejects the stack (cfn-lint does not always notice)."""
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                assert k not in {"Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"}, f"{k} at {path}"
+                walk(v, f"{path}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+    for name, res in deployed.template["Resources"].items():
+        walk(res.get("Properties", {}), f"Resources.{name}.Properties")
+    walk(deployed.template.get("Outputs", {}), "Outputs")
