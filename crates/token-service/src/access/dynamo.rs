@@ -181,8 +181,8 @@ pub enum StoreError {
     /// The room does not exist.
     #[error("no such room")]
     NotFound,
-    /// The room exists already.
-    #[error("the room exists already")]
+    /// The room (or the table) exists already.
+    #[error("it exists already")]
     AlreadyExists,
     /// An argument is invalid.
     #[error("{0}")]
@@ -472,6 +472,64 @@ impl AccessStore {
             }
             Err(e) => Err(AccessError::Store(aws_err(e))),
         }
+    }
+
+    /// Creates the table as the SAM template does (`pk`/`sk` strings, on-demand billing) and turns
+    /// on TTL on `expires_at`. For local development against moto or DynamoDB Local.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(invalid)
+        };
+        let key_el = |name: &str, kt: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kt)
+                .build()
+                .map_err(invalid)
+        };
+        let res = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .key_schema(key_el("pk", KeyType::Hash)?)
+            .key_schema(key_el("sk", KeyType::Range)?)
+            .send()
+            .await;
+        match res {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_resource_in_use_exception()) =>
+            {
+                return Err(StoreError::AlreadyExists)
+            }
+            Err(e) => return Err(StoreError::Aws(aws_err(e))),
+        }
+        let ttl = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name("expires_at")
+            .build()
+            .map_err(invalid)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| StoreError::Aws(aws_err(e)))?;
+        Ok(())
     }
 
     /// Creates a room (fails if it exists).
