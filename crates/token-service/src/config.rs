@@ -11,6 +11,7 @@
 //! | `AWS_LAMBDA_FUNCTION_NAME` | the `Function` metric dimension (default `<provider>-token`) |
 //! | `AUTH_*`, preset variables | caller authentication (caller-auth) |
 //! | `AUTH_HS256_SECRET_ID` | secret with the caller JWT shared secret (`{"secret","previous"?}` or plain) |
+//! | `AUTH_HS256_SECRET` | the caller JWT shared secret given directly (local runs such as `cargo lambda watch`; prefer the secret id in AWS) |
 //! | `ACCESS_TABLE`, `AUTHZ_WEBHOOK_*` | live access checks ([`crate::access`]) |
 //! | `RUST_LOG` | log filter (default `info`) |
 

@@ -107,25 +107,51 @@ pub struct LiveKitMint<'a> {
     pub now: u64,
 }
 
-/// Mints a LiveKit access token.
+/// Mints a LiveKit access token (`nbf` = now, `exp` = now + ttl, `sub` = identity).
 pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, ApiError> {
-    let _ = (secret, m);
-    // Waiting for rtc_signing::livekit::AccessToken (issue 2); answers 500 until it lands.
-    Err(ApiError::Internal)
+    use rtc_signing::livekit::{AccessToken, LiveKitKey, RoomConfiguration, VideoGrants};
+    let key = LiveKitKey { api_key: secret.api_key.clone(), api_secret: secret.api_secret.clone() };
+    let p = m.profile;
+    let grants = VideoGrants {
+        room_join: true,
+        room: m.room.to_owned(),
+        room_admin: p.room_admin,
+        can_publish: Some(p.can_publish),
+        can_subscribe: Some(p.can_subscribe),
+        can_publish_data: Some(p.can_publish_data),
+        can_publish_sources: if p.can_publish { p.can_publish_sources.clone() } else { Vec::new() },
+        can_update_own_metadata: Some(p.can_update_own_metadata),
+        hidden: p.hidden,
+        ..VideoGrants::default()
+    };
+    let mut t = AccessToken::new(&key).with_identity(m.identity).with_ttl(u64::from(m.ttl)).with_grants(grants);
+    if let Some(n) = m.name {
+        t = t.with_name(n);
+    }
+    if let Some(md) = m.metadata {
+        t = t.with_metadata(md);
+    }
+    if let Some(a) = m.attributes {
+        t = t.with_attributes(a.clone());
+    }
+    if let Some(rc) = m.room_config {
+        let rc: RoomConfiguration = serde_json::from_value(rc.clone())
+            .map_err(|e| ApiError::BadRequest(format!("room_config: {e}")))?;
+        t = t.with_room_config(rc);
+    }
+    t.to_jwt(m.now).map_err(map_err)
 }
 
-/// Mints a Stream Chat user token (`exp` = now + ttl).
-pub fn stream_user(
-    secret: &StreamSecret,
-    user_id: &str,
-    now: u64,
-    ttl: u32,
-) -> Result<String, ApiError> {
-    let _ = (secret, user_id, now, ttl);
-    Err(ApiError::Internal)
+fn stream_key(secret: &StreamSecret) -> rtc_signing::stream::StreamKey {
+    rtc_signing::stream::StreamKey { api_key: secret.api_key.clone(), api_secret: secret.api_secret.clone() }
 }
 
-/// Mints a Stream Video call token.
+/// Mints a Stream Chat user token (`exp` = now + ttl; `iat` as the signing crate backdates it).
+pub fn stream_user(secret: &StreamSecret, user_id: &str, now: u64, ttl: u32) -> Result<String, ApiError> {
+    rtc_signing::stream::user_token(&stream_key(secret), user_id, now, Some(now + u64::from(ttl))).map_err(map_err)
+}
+
+/// Mints a Stream Video call token (at least one call id; without any, use [`stream_user`]).
 pub fn stream_video(
     secret: &StreamSecret,
     user_id: &str,
@@ -134,6 +160,10 @@ pub fn stream_video(
     now: u64,
     ttl: u32,
 ) -> Result<String, ApiError> {
-    let _ = (secret, user_id, call_cids, role, now, ttl);
-    Err(ApiError::Internal)
+    if call_cids.is_empty() {
+        return stream_user(secret, user_id, now, ttl);
+    }
+    let cids: Vec<&str> = call_cids.iter().map(String::as_str).collect();
+    rtc_signing::stream::video_token(&stream_key(secret), user_id, &cids, role, now, Some(now + u64::from(ttl)))
+        .map_err(map_err)
 }
