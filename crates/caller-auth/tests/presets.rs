@@ -26,7 +26,10 @@ async fn clerk_session_token() {
     c["azp"] = json!("https://app.example.com");
     c["sid"] = json!("sess_1");
     c["v"] = json!(2);
-    let caller = auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await.unwrap();
+    let caller = auth
+        .authenticate(Some(&bearer(&key.sign(&c))), NOW)
+        .await
+        .unwrap();
     assert_eq!(caller.subject, "user_2abc");
     assert_eq!(caller.provider, ProviderKind::Clerk);
     assert_eq!(caller.issuer, issuer);
@@ -34,14 +37,29 @@ async fn clerk_session_token() {
     // E25: foreign or missing azp; E26: JWT-template token (no sid, has aud).
     let mut t = c.clone();
     t["azp"] = json!("https://evil.example.com");
-    assert_eq!(auth.authenticate(Some(&bearer(&key.sign(&t))), NOW).await.unwrap_err().reason(), "bad_azp");
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&key.sign(&t))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
+        "bad_azp"
+    );
     let mut t = c.clone();
     t.as_object_mut().unwrap().remove("azp");
-    assert_eq!(auth.authenticate(Some(&bearer(&key.sign(&t))), NOW).await.unwrap_err().reason(), "bad_azp");
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&key.sign(&t))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
+        "bad_azp"
+    );
     let mut t = c.clone();
     t.as_object_mut().unwrap().remove("sid");
     t["aud"] = json!("convex");
-    assert!(auth.authenticate(Some(&bearer(&key.sign(&t))), NOW).await.is_err());
+    assert!(auth
+        .authenticate(Some(&bearer(&key.sign(&t))), NOW)
+        .await
+        .is_err());
     // Clerk pins RS256: an ES256 key in the set is not usable.
     assert_eq!(srv.jwks_hits(), 1);
 }
@@ -54,32 +72,63 @@ async fn supabase_asymmetric_and_legacy_secret() {
         ..Reply::ok(jwks_of(&[key.jwk()]))
     })
     .await;
-    let cfg = config(&[("AUTH_PROVIDER", s("supabase")), ("SUPABASE_URL", srv.base())]);
+    let cfg = config(&[
+        ("AUTH_PROVIDER", s("supabase")),
+        ("SUPABASE_URL", srv.base()),
+    ]);
     // Legacy HS256 secret accepted alongside the JWKS (migration).
     let (auth, _) = authenticator(cfg, &[HS_SECRET]).await;
     let issuer = format!("{}/auth/v1", srv.base());
-    let mut c = claims(&issuer, Some("authenticated"), "3f1c0e0a-1111-4222-8333-444455556666");
+    let mut c = claims(
+        &issuer,
+        Some("authenticated"),
+        "3f1c0e0a-1111-4222-8333-444455556666",
+    );
     c["role"] = json!("authenticated");
-    let caller = auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await.unwrap();
+    let caller = auth
+        .authenticate(Some(&bearer(&key.sign(&c))), NOW)
+        .await
+        .unwrap();
     assert_eq!(caller.subject, "3f1c0e0a-1111-4222-8333-444455556666");
     assert_eq!(caller.provider, ProviderKind::Supabase);
 
     let legacy = TestKey::hs(HS_SECRET);
-    assert!(auth.authenticate(Some(&bearer(&legacy.sign(&c))), NOW).await.is_ok());
+    assert!(auth
+        .authenticate(Some(&bearer(&legacy.sign(&c))), NOW)
+        .await
+        .is_ok());
 
     // E22 / E23: the anon and service_role API keys are valid HS256 JWTs with the legacy secret.
     for role in ["anon", "service_role"] {
         let api_key = json!({"iss": "supabase", "ref": "abc", "role": role, "iat": NOW - 100, "exp": NOW + 10_000_000});
-        let e = auth.authenticate(Some(&bearer(&legacy.sign(&api_key))), NOW).await.unwrap_err();
+        let e = auth
+            .authenticate(Some(&bearer(&legacy.sign(&api_key))), NOW)
+            .await
+            .unwrap_err();
         assert_eq!(e.class(), AuthErrorClass::InvalidToken, "{role}");
         let mut t = c.clone();
         t["role"] = json!(role);
-        assert_eq!(auth.authenticate(Some(&bearer(&legacy.sign(&t))), NOW).await.unwrap_err().reason(), "bad_role");
+        assert_eq!(
+            auth.authenticate(Some(&bearer(&legacy.sign(&t))), NOW)
+                .await
+                .unwrap_err()
+                .reason(),
+            "bad_role"
+        );
     }
     // C4: once the legacy secret is removed, HS256 tokens stop working.
     auth.set_shared_secrets(vec![]);
-    assert_eq!(auth.authenticate(Some(&bearer(&legacy.sign(&c))), NOW).await.unwrap_err().reason(), "bad_alg");
-    assert!(auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await.is_ok());
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&legacy.sign(&c))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
+        "bad_alg"
+    );
+    assert!(auth
+        .authenticate(Some(&bearer(&key.sign(&c))), NOW)
+        .await
+        .is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,19 +141,32 @@ async fn firebase_id_token() {
         ("AUTH_JWKS_URL", srv.jwks_url()),
     ]);
     let (auth, _) = authenticator(cfg, &[]).await;
-    let mut c = claims("https://securetoken.google.com/demo-proj", Some("demo-proj"), "firebase-uid-1");
+    let mut c = claims(
+        "https://securetoken.google.com/demo-proj",
+        Some("demo-proj"),
+        "firebase-uid-1",
+    );
     c["auth_time"] = json!(NOW - 1000);
-    let caller = auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await.unwrap();
+    let caller = auth
+        .authenticate(Some(&bearer(&key.sign(&c))), NOW)
+        .await
+        .unwrap();
     assert_eq!(caller.subject, "firebase-uid-1");
     // Another project's token (D6/E14).
     let mut t = c.clone();
     t["aud"] = json!("other-proj");
     t["iss"] = json!("https://securetoken.google.com/other-proj");
-    assert!(auth.authenticate(Some(&bearer(&key.sign(&t))), NOW).await.is_err());
+    assert!(auth
+        .authenticate(Some(&bearer(&key.sign(&t))), NOW)
+        .await
+        .is_err());
     // auth_time in the future (E9).
     let mut t = c.clone();
     t["auth_time"] = json!(NOW + 3600);
-    assert!(auth.authenticate(Some(&bearer(&key.sign(&t))), NOW).await.is_err());
+    assert!(auth
+        .authenticate(Some(&bearer(&key.sign(&t))), NOW)
+        .await
+        .is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,18 +182,36 @@ async fn auth0_access_token() {
     ]);
     let (auth, _) = authenticator(cfg, &[]).await;
     let mut c = claims("https://tenant.eu.auth0.com/", None, "auth0|abc123");
-    c["aud"] = json!(["https://rtc.example.com", "https://tenant.eu.auth0.com/userinfo"]);
+    c["aud"] = json!([
+        "https://rtc.example.com",
+        "https://tenant.eu.auth0.com/userinfo"
+    ]);
     c["permissions"] = json!(["mint:agora"]);
-    let caller = auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await.unwrap();
+    let caller = auth
+        .authenticate(Some(&bearer(&key.sign(&c))), NOW)
+        .await
+        .unwrap();
     assert_eq!(caller.subject, "auth0|abc123");
     assert_eq!(caller.roles, vec!["mint:agora"]);
     // Issuer without the trailing slash, and an ID token (aud = client id), are refused.
     let mut t = c.clone();
     t["iss"] = json!("https://tenant.eu.auth0.com");
-    assert_eq!(auth.authenticate(Some(&bearer(&key.sign(&t))), NOW).await.unwrap_err().reason(), "bad_issuer");
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&key.sign(&t))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
+        "bad_issuer"
+    );
     let mut t = c.clone();
     t["aud"] = json!("spa-client-id");
-    assert_eq!(auth.authenticate(Some(&bearer(&key.sign(&t))), NOW).await.unwrap_err().reason(), "bad_audience");
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&key.sign(&t))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
+        "bad_audience"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,20 +235,42 @@ async fn cognito_access_and_id_tokens() {
     at["token_use"] = json!("access");
     at["client_id"] = json!("client-a");
     at["cognito:groups"] = json!(["hosts"]);
-    let caller = access.authenticate(Some(&bearer(&key.sign(&at))), NOW).await.unwrap();
+    let caller = access
+        .authenticate(Some(&bearer(&key.sign(&at))), NOW)
+        .await
+        .unwrap();
     assert_eq!(caller.subject, "5a1f0b2c-sub");
     assert_eq!(caller.roles, vec!["hosts"]);
 
     let mut it = claims(iss, Some("client-a"), "5a1f0b2c-sub");
     it["token_use"] = json!("id");
-    assert_eq!(id.authenticate(Some(&bearer(&key.sign(&it))), NOW).await.unwrap().subject, "5a1f0b2c-sub");
+    assert_eq!(
+        id.authenticate(Some(&bearer(&key.sign(&it))), NOW)
+            .await
+            .unwrap()
+            .subject,
+        "5a1f0b2c-sub"
+    );
 
     // E28: each endpoint refuses the other token; E29: another app client.
-    assert!(access.authenticate(Some(&bearer(&key.sign(&it))), NOW).await.is_err());
-    assert!(id.authenticate(Some(&bearer(&key.sign(&at))), NOW).await.is_err());
+    assert!(access
+        .authenticate(Some(&bearer(&key.sign(&it))), NOW)
+        .await
+        .is_err());
+    assert!(id
+        .authenticate(Some(&bearer(&key.sign(&at))), NOW)
+        .await
+        .is_err());
     let mut t = at.clone();
     t["client_id"] = json!("client-b");
-    assert_eq!(access.authenticate(Some(&bearer(&key.sign(&t))), NOW).await.unwrap_err().reason(), "bad_client");
+    assert_eq!(
+        access
+            .authenticate(Some(&bearer(&key.sign(&t))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
+        "bad_client"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,7 +288,13 @@ async fn oidc_discovery() {
     ]);
     let (auth, _) = authenticator(cfg, &[]).await;
     let c = claims(&issuer, Some("rtc-api"), "oidc-user");
-    assert_eq!(auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await.unwrap().subject, "oidc-user");
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&key.sign(&c))), NOW)
+            .await
+            .unwrap()
+            .subject,
+        "oidc-user"
+    );
     assert_eq!((srv.discovery_hits(), srv.jwks_hits()), (1, 1));
 }
 
@@ -198,10 +306,16 @@ async fn oidc_discovery_with_other_issuer_is_refused() {
     srv.set_discovery(Reply::ok(
         json!({"issuer": "https://evil.example", "jwks_uri": format!("{issuer}/jwks")}).to_string(),
     ));
-    let cfg = config(&[("AUTH_PROVIDER", s("oidc")), ("AUTH_ISSUER", issuer.clone())]);
+    let cfg = config(&[
+        ("AUTH_PROVIDER", s("oidc")),
+        ("AUTH_ISSUER", issuer.clone()),
+    ]);
     let (auth, _) = authenticator(cfg, &[]).await;
     let c = claims(&issuer, None, "u");
-    let e = auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await.unwrap_err();
+    let e = auth
+        .authenticate(Some(&bearer(&key.sign(&c))), NOW)
+        .await
+        .unwrap_err();
     assert_eq!(e.class(), AuthErrorClass::KeysUnavailable);
     assert_eq!(srv.jwks_hits(), 0);
 }
@@ -228,7 +342,10 @@ async fn jwks_preset_every_algorithm() {
     for k in &keys {
         let c = claims("https://issuer.example", None, &format!("user-{}", k.kid));
         let caller = auth.authenticate(Some(&bearer(&k.sign(&c))), NOW).await;
-        assert_eq!(caller.map(|c| c.subject).map_err(|e| e.to_string()), Ok(format!("user-{}", k.kid)));
+        assert_eq!(
+            caller.map(|c| c.subject).map_err(|e| e.to_string()),
+            Ok(format!("user-{}", k.kid))
+        );
     }
     assert_eq!(auth.jwks_stats().unwrap().keys, keys.len());
 }
@@ -246,23 +363,60 @@ async fn hs256_preset_with_rotation() {
     c["uid"] = json!("player-7");
     let old = TestKey::hs(HS_SECRET);
     let new = TestKey::hs(HS_SECRET_2);
-    assert_eq!(auth.authenticate(Some(&bearer(&old.sign(&c))), NOW).await.unwrap().subject, "player-7");
-    assert_eq!(auth.authenticate(Some(&bearer(&new.sign(&c))), NOW).await.unwrap_err().reason(), "bad_signature");
-    auth.set_shared_secrets(vec![caller_auth::Secret::new(HS_SECRET_2), caller_auth::Secret::new(HS_SECRET)]);
-    assert!(auth.authenticate(Some(&bearer(&new.sign(&c))), NOW).await.is_ok());
-    assert!(auth.authenticate(Some(&bearer(&old.sign(&c))), NOW).await.is_ok());
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&old.sign(&c))), NOW)
+            .await
+            .unwrap()
+            .subject,
+        "player-7"
+    );
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&new.sign(&c))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
+        "bad_signature"
+    );
+    auth.set_shared_secrets(vec![
+        caller_auth::Secret::new(HS_SECRET_2),
+        caller_auth::Secret::new(HS_SECRET),
+    ]);
+    assert!(auth
+        .authenticate(Some(&bearer(&new.sign(&c))), NOW)
+        .await
+        .is_ok());
+    assert!(auth
+        .authenticate(Some(&bearer(&old.sign(&c))), NOW)
+        .await
+        .is_ok());
     // HS384 token against an HS256 secret: algorithm comes from the configuration.
     let hs384 = TestKey::hs(HS_SECRET).with(jsonwebtoken::Algorithm::HS384, "");
-    assert_eq!(auth.authenticate(Some(&bearer(&hs384.sign(&c))), NOW).await.unwrap_err().reason(), "alg_mismatch");
+    assert_eq!(
+        auth.authenticate(Some(&bearer(&hs384.sign(&c))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
+        "alg_mismatch"
+    );
     // An RS256 token: no JWKS configured.
     assert_eq!(
-        auth.authenticate(Some(&bearer(&TestKey::rsa1().sign(&c))), NOW).await.unwrap_err().reason(),
+        auth.authenticate(Some(&bearer(&TestKey::rsa1().sign(&c))), NOW)
+            .await
+            .unwrap_err()
+            .reason(),
         "bad_alg"
     );
     // D10: short secrets are refused.
-    assert!(auth.try_set_shared_secrets(vec![caller_auth::Secret::new("short")]).is_err());
-    let short = caller_auth::Authenticator::new(caller_auth::AuthConfig::hs256("x", None), vec![caller_auth::Secret::new("")]).await;
+    assert!(auth
+        .try_set_shared_secrets(vec![caller_auth::Secret::new("short")])
+        .is_err());
+    let short = caller_auth::Authenticator::new(
+        caller_auth::AuthConfig::hs256("x", None),
+        vec![caller_auth::Secret::new("")],
+    )
+    .await;
     assert!(short.is_err());
-    let none = caller_auth::Authenticator::new(caller_auth::AuthConfig::hs256("x", None), vec![]).await;
+    let none =
+        caller_auth::Authenticator::new(caller_auth::AuthConfig::hs256("x", None), vec![]).await;
     assert!(none.is_err());
 }

@@ -36,32 +36,68 @@ pub struct TestKey {
 
 impl TestKey {
     pub fn rsa1() -> Self {
-        Self::new(Algorithm::RS256, "rsa-1", EncodingKey::from_rsa_der(include_bytes!("../fixtures/rsa1.der")))
+        Self::new(
+            Algorithm::RS256,
+            "rsa-1",
+            EncodingKey::from_rsa_der(include_bytes!("../fixtures/rsa1.der")),
+        )
     }
     pub fn rsa2() -> Self {
-        Self::new(Algorithm::RS256, "rsa-2", EncodingKey::from_rsa_der(include_bytes!("../fixtures/rsa2.der")))
+        Self::new(
+            Algorithm::RS256,
+            "rsa-2",
+            EncodingKey::from_rsa_der(include_bytes!("../fixtures/rsa2.der")),
+        )
     }
     pub fn rsa_attacker() -> Self {
-        Self::new(Algorithm::RS256, "rsa-1", EncodingKey::from_rsa_der(include_bytes!("../fixtures/rsa_attacker.der")))
+        Self::new(
+            Algorithm::RS256,
+            "rsa-1",
+            EncodingKey::from_rsa_der(include_bytes!("../fixtures/rsa_attacker.der")),
+        )
     }
     pub fn ec256() -> Self {
-        Self::new(Algorithm::ES256, "ec-256", EncodingKey::from_ec_der(include_bytes!("../fixtures/ec256.der")))
+        Self::new(
+            Algorithm::ES256,
+            "ec-256",
+            EncodingKey::from_ec_der(include_bytes!("../fixtures/ec256.der")),
+        )
     }
     pub fn ec384() -> Self {
-        Self::new(Algorithm::ES384, "ec-384", EncodingKey::from_ec_der(include_bytes!("../fixtures/ec384.der")))
+        Self::new(
+            Algorithm::ES384,
+            "ec-384",
+            EncodingKey::from_ec_der(include_bytes!("../fixtures/ec384.der")),
+        )
     }
     pub fn ed25519() -> Self {
-        Self::new(Algorithm::EdDSA, "ed-1", EncodingKey::from_ed_der(include_bytes!("../fixtures/ed25519.der")))
+        Self::new(
+            Algorithm::EdDSA,
+            "ed-1",
+            EncodingKey::from_ed_der(include_bytes!("../fixtures/ed25519.der")),
+        )
     }
     pub fn hs(secret: &str) -> Self {
-        Self::new(Algorithm::HS256, "", EncodingKey::from_secret(secret.as_bytes()))
+        Self::new(
+            Algorithm::HS256,
+            "",
+            EncodingKey::from_secret(secret.as_bytes()),
+        )
     }
     pub fn new(alg: Algorithm, kid: &str, key: EncodingKey) -> Self {
-        TestKey { alg, kid: kid.to_string(), key }
+        TestKey {
+            alg,
+            kid: kid.to_string(),
+            key,
+        }
     }
     /// Same key material used with another algorithm / kid.
     pub fn with(&self, alg: Algorithm, kid: &str) -> Self {
-        TestKey { alg, kid: kid.to_string(), key: self.key.clone() }
+        TestKey {
+            alg,
+            kid: kid.to_string(),
+            key: self.key.clone(),
+        }
     }
 
     /// The public JWK (with `kid`, `use: sig` and `alg`).
@@ -93,7 +129,11 @@ impl TestKey {
     /// Signs raw header and payload JSON text as given (for hostile headers).
     pub fn sign_raw(&self, header_json: &str, payload_json: &str) -> String {
         caller_auth::init_crypto();
-        let input = format!("{}.{}", b64(header_json.as_bytes()), b64(payload_json.as_bytes()));
+        let input = format!(
+            "{}.{}",
+            b64(header_json.as_bytes()),
+            b64(payload_json.as_bytes())
+        );
         let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg).expect("sign");
         format!("{input}.{sig}")
     }
@@ -137,7 +177,13 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(body: String) -> Self {
-        Reply { status: 200, body, cache_control: None, location: None, delay: None }
+        Reply {
+            status: 200,
+            body,
+            cache_control: None,
+            location: None,
+            delay: None,
+        }
     }
 }
 
@@ -157,18 +203,25 @@ pub struct JwksServer {
 
 impl JwksServer {
     pub async fn start(jwks: Reply) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = JwksServer {
             addr,
-            state: Arc::new(Mutex::new(ServerState { jwks, discovery: None })),
+            state: Arc::new(Mutex::new(ServerState {
+                jwks,
+                discovery: None,
+            })),
             jwks_hits: Arc::new(AtomicUsize::new(0)),
             discovery_hits: Arc::new(AtomicUsize::new(0)),
         };
         let s = server.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let s = s.clone();
                 tokio::spawn(async move {
                     let io = hyper_util::rt::TokioIo::new(stream);
@@ -176,7 +229,9 @@ impl JwksServer {
                         let s = s.clone();
                         async move { s.handle(req).await }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, svc)
+                        .await;
                 });
             }
         });
@@ -189,25 +244,34 @@ impl JwksServer {
             let st = self.state.lock().expect("state");
             if path.ends_with("openid-configuration") {
                 self.discovery_hits.fetch_add(1, Ordering::SeqCst);
-                st.discovery.clone().unwrap_or(Reply { status: 404, ..Reply::ok(String::new()) })
+                st.discovery.clone().unwrap_or(Reply {
+                    status: 404,
+                    ..Reply::ok(String::new())
+                })
             } else if path.ends_with("jwks.json") || path.ends_with("/jwks") {
                 self.jwks_hits.fetch_add(1, Ordering::SeqCst);
                 st.jwks.clone()
             } else {
-                Reply { status: 404, ..Reply::ok(String::new()) }
+                Reply {
+                    status: 404,
+                    ..Reply::ok(String::new())
+                }
             }
         };
         if let Some(d) = reply.delay {
             tokio::time::sleep(d).await;
         }
-        let mut b = Response::builder().status(reply.status).header("content-type", "application/json");
+        let mut b = Response::builder()
+            .status(reply.status)
+            .header("content-type", "application/json");
         if let Some(cc) = &reply.cache_control {
             b = b.header("cache-control", cc);
         }
         if let Some(loc) = &reply.location {
             b = b.header("location", loc);
         }
-        Ok(b.body(Full::new(Bytes::from(reply.body))).expect("response"))
+        Ok(b.body(Full::new(Bytes::from(reply.body)))
+            .expect("response"))
     }
 
     pub fn base(&self) -> String {
@@ -232,7 +296,10 @@ impl JwksServer {
 
 /// Builds a config from key/value pairs as `from_env` would read them.
 pub fn config(pairs: &[(&str, String)]) -> AuthConfig {
-    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     AuthConfig::from_env(&|k| map.get(k).cloned()).expect("config")
 }
 
@@ -240,13 +307,16 @@ pub fn config(pairs: &[(&str, String)]) -> AuthConfig {
 pub async fn authenticator(cfg: AuthConfig, secrets: &[&str]) -> (Authenticator, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(NOW));
     let secrets = secrets.iter().map(|s| Secret::new(*s)).collect();
-    let auth = Authenticator::with_clock(cfg, secrets, clock.clone()).await.expect("authenticator");
+    let auth = Authenticator::with_clock(cfg, secrets, clock.clone())
+        .await
+        .expect("authenticator");
     (auth, clock)
 }
 
 /// Standard claims for `issuer` / `audience` at `NOW`.
 pub fn claims(issuer: &str, audience: Option<&str>, sub: &str) -> Value {
-    let mut c = json!({"iss": issuer, "sub": sub, "iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 300});
+    let mut c =
+        json!({"iss": issuer, "sub": sub, "iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 300});
     if let Some(a) = audience {
         c["aud"] = json!(a);
     }
