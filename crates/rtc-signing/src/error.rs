@@ -21,6 +21,8 @@ pub enum ErrorKind {
     Expired { expired_at: u64 },
     /// The token is not valid yet (`nbf` / `iat` in the future).
     NotYetValid,
+    /// A signed claim is missing or not acceptable (e.g. `iss` is not the expected API key).
+    InvalidClaim { claim: &'static str, reason: String },
 }
 
 impl Error {
@@ -30,7 +32,11 @@ impl Error {
     }
     /// Shorthand for an [`ErrorKind::InvalidInput`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        ErrorKind::InvalidInput { field, reason: reason.into() }.into()
+        ErrorKind::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+        .into()
     }
     /// Shorthand for an [`ErrorKind::Malformed`].
     pub fn malformed(reason: impl Into<String>) -> Self {
@@ -52,6 +58,9 @@ impl std::fmt::Display for Error {
             ErrorKind::InvalidSignature => f.write_str("invalid signature"),
             ErrorKind::Expired { expired_at } => write!(f, "token expired at {expired_at}"),
             ErrorKind::NotYetValid => f.write_str("token not yet valid"),
+            ErrorKind::InvalidClaim { claim, reason } => {
+                write!(f, "invalid claim {claim}: {reason}")
+            }
         }
     }
 }

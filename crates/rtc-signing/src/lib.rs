@@ -9,7 +9,7 @@
 
 pub mod agora;
 mod error;
-mod jws;
+pub mod jws;
 pub mod livekit;
 mod secret;
 pub mod stream;

@@ -159,7 +159,10 @@ fn every_access_token2_vector_rebuilds_its_payload_and_parses() {
         payloads, 34,
         "every vector with a known certificate is checked"
     );
-    assert_eq!(strings, 17, "stock-zlib vectors with a known certificate (at2-21 has none)");
+    assert_eq!(
+        strings, 17,
+        "stock-zlib vectors with a known certificate (at2-21 has none)"
+    );
 }
 
 #[test]
