@@ -13,7 +13,10 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// The system clock in unix seconds (0 if the clock is before 1970).
 pub fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Formats unix seconds as an RFC 3339 UTC timestamp (`1970-01-01T00:00:00Z`).
@@ -23,7 +26,12 @@ pub fn utc(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 -> (year, month 1..=12, day 1..=31), proleptic Gregorian.
@@ -66,7 +74,10 @@ pub fn clap_error_line(e: &clap::Error) -> String {
 }
 
 fn first_paragraph(rendered: &str) -> String {
-    let first: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).collect();
+    let first: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
     let text = one_line(&first.join(" "));
     let text = text.strip_prefix("error: ").unwrap_or(&text).to_string();
     format!("{text} (see --help)")
@@ -79,7 +90,11 @@ pub fn emit(out: &str, code: u8) -> u8 {
     let mut text = String::with_capacity(out.len() + 1);
     text.push_str(out);
     text.push('\n');
-    if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
         return EXIT_USAGE;
     }
     code
@@ -167,7 +182,10 @@ mod tests {
 
     #[test]
     fn base64url() {
-        assert_eq!(b64url_decode("eyJhbGciOiJIUzI1NiJ9").unwrap(), br#"{"alg":"HS256"}"#);
+        assert_eq!(
+            b64url_decode("eyJhbGciOiJIUzI1NiJ9").unwrap(),
+            br#"{"alg":"HS256"}"#
+        );
         assert_eq!(b64url_decode("_-8").unwrap(), [0xff, 0xef]);
         assert_eq!(b64url_decode("").unwrap(), b"");
         assert!(b64url_decode("a").is_none());

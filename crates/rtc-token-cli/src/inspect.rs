@@ -7,7 +7,9 @@
 
 use crate::cli_util::{emit, now_unix, pretty, time_json, usage_error, EXIT_INVALID, EXIT_OK};
 use clap::Args;
-use rtc_signing::agora::{privilege, service_type, AccessToken006, AccessToken2, ParsedAccessToken2, ServiceBody};
+use rtc_signing::agora::{
+    privilege, service_type, AccessToken006, AccessToken2, ParsedAccessToken2, ServiceBody,
+};
 use rtc_signing::ErrorKind;
 use serde_json::{json, Map, Value};
 
@@ -57,7 +59,14 @@ impl Report {
     fn new(kind: &str) -> Self {
         let mut fields = Map::new();
         fields.insert("kind".into(), Value::String(kind.into()));
-        Report { fields, signature: None, malformed: None, expired: false, problems: vec![], hints: vec![] }
+        Report {
+            fields,
+            signature: None,
+            malformed: None,
+            expired: false,
+            problems: vec![],
+            hints: vec![],
+        }
     }
 
     fn malformed(kind: &str, why: String) -> Self {
@@ -68,7 +77,8 @@ impl Report {
 
     /// The final JSON and exit code.
     fn finish(mut self, at: u64) -> (Value, u8) {
-        let valid = self.malformed.is_none() && self.signature != Some(false) && self.problems.is_empty();
+        let valid =
+            self.malformed.is_none() && self.signature != Some(false) && self.problems.is_empty();
         let verdict = if let Some(why) = &self.malformed {
             format!("malformed: {why}")
         } else if self.signature == Some(false) {
@@ -81,7 +91,10 @@ impl Report {
             "decoded; signature not checked (give --certificate or --secret)".to_string()
         };
         let mut out = Map::new();
-        out.insert("kind".into(), self.fields.remove("kind").unwrap_or(Value::Null));
+        out.insert(
+            "kind".into(),
+            self.fields.remove("kind").unwrap_or(Value::Null),
+        );
         out.insert("valid".into(), Value::Bool(valid));
         out.insert("verdict".into(), Value::String(verdict));
         let sig = match self.signature {
@@ -97,7 +110,10 @@ impl Report {
         out.extend(self.fields);
         out.insert("problems".into(), json!(self.problems));
         out.insert("hints".into(), json!(self.hints));
-        (Value::Object(out), if valid { EXIT_OK } else { EXIT_INVALID })
+        (
+            Value::Object(out),
+            if valid { EXIT_OK } else { EXIT_INVALID },
+        )
     }
 }
 
@@ -136,7 +152,10 @@ fn inspect(token: &str, a: &InspectArgs, at: u64) -> Outcome {
         jwt(token, secret, a, at)
     } else {
         let why = if token.len() > 3 && token.as_bytes()[..3].iter().all(u8::is_ascii_digit) {
-            format!("unknown Agora token version {:?} (only 006 and 007 exist)", &token[..3])
+            format!(
+                "unknown Agora token version {:?} (only 006 and 007 exist)",
+                &token[..3]
+            )
         } else {
             "not an Agora token (006/007 prefix) nor a JWT (three dot-separated parts)".to_string()
         };
@@ -149,7 +168,12 @@ fn inspect(token: &str, a: &InspectArgs, at: u64) -> Outcome {
 fn agora007(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     let parsed = match AccessToken2::parse(token) {
         Ok(p) => p,
-        Err(e) => return Outcome::Report(Report::malformed("agora-007", strip_malformed(&e.to_string()))),
+        Err(e) => {
+            return Outcome::Report(Report::malformed(
+                "agora-007",
+                strip_malformed(&e.to_string()),
+            ))
+        }
     };
     let mut r = Report::new("agora-007");
     r.fields.extend(describe_agora007(&parsed));
@@ -165,7 +189,10 @@ fn agora007(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
                             .into(),
                     );
                 }
-                ErrorKind::InvalidInput { field: "app_certificate", .. } => {
+                ErrorKind::InvalidInput {
+                    field: "app_certificate",
+                    ..
+                } => {
                     return Outcome::Usage("--certificate must be 32 hexadecimal characters".into())
                 }
                 _ => r.malformed = Some(strip_malformed(&e.to_string())),
@@ -175,10 +202,16 @@ fn agora007(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
     let t = &parsed.token;
     r.expired = parsed.is_expired(at);
     if r.expired {
-        r.problems.push(format!("expired at {}", crate::cli_util::utc(parsed.expires_at())));
+        r.problems.push(format!(
+            "expired at {}",
+            crate::cli_util::utc(parsed.expires_at())
+        ));
     }
     if u64::from(t.issued_at) > at + 60 {
-        r.hints.push("issued in the future: the minting server's clock is ahead (or --issued-at was set)".into());
+        r.hints.push(
+            "issued in the future: the minting server's clock is ahead (or --issued-at was set)"
+                .into(),
+        );
     }
     if t.expire > 86_400 {
         r.hints.push(format!(
@@ -207,13 +240,21 @@ fn agora007(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
             }
         }
     }
-    if t.services.iter().all(|s| s.service_type() != service_type::RTC)
-        && t.services.iter().any(|s| s.service_type() == service_type::RTM)
+    if t.services
+        .iter()
+        .all(|s| s.service_type() != service_type::RTC)
+        && t.services
+            .iter()
+            .any(|s| s.service_type() == service_type::RTM)
     {
-        r.hints.push("RTM-only token: it cannot join an RTC channel".into());
+        r.hints
+            .push("RTM-only token: it cannot join an RTC channel".into());
     }
     if parsed.trailing_bytes > 0 {
-        r.hints.push(format!("{} unparsed bytes after the last service", parsed.trailing_bytes));
+        r.hints.push(format!(
+            "{} unparsed bytes after the last service",
+            parsed.trailing_bytes
+        ));
     }
     // Compare with what the client joins with.
     if a.channel.is_some() || a.uid.is_some() {
@@ -222,17 +263,25 @@ fn agora007(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
             _ => None,
         });
         match rtc {
-            None => r.problems.push("no RTC service: this token cannot join a channel".into()),
+            None => r
+                .problems
+                .push("no RTC service: this token cannot join a channel".into()),
             Some((channel, uid)) => {
                 if let Some(c) = &a.channel {
                     if c != channel {
-                        r.problems.push(format!("channel mismatch: token is for {channel:?}, client joins {c:?}"));
+                        r.problems.push(format!(
+                            "channel mismatch: token is for {channel:?}, client joins {c:?}"
+                        ));
                     }
                 }
                 if let Some(u) = &a.uid {
                     let client = uid_text(u);
                     if !uid.is_empty() && client != *uid {
-                        let shown = if client.is_empty() { "0".to_string() } else { client };
+                        let shown = if client.is_empty() {
+                            "0".to_string()
+                        } else {
+                            client
+                        };
                         r.problems.push(format!(
                             "uid mismatch: token is for {uid:?}, client joins with {shown:?} (only a uid-0 token accepts any uid)"
                         ));
@@ -279,16 +328,24 @@ pub fn describe_agora007(p: &ParsedAccessToken2) -> Map<String, Value> {
                 ServiceBody::Rtm { user_id } | ServiceBody::Chat { user_id } => {
                     m.insert("user_id".into(), json!(user_id));
                 }
-                ServiceBody::Streaming { channel, account } | ServiceBody::Fcdn { channel, account } => {
+                ServiceBody::Streaming { channel, account }
+                | ServiceBody::Fcdn { channel, account } => {
                     m.insert("channel_name".into(), json!(channel));
                     m.insert("account".into(), json!(account));
                 }
-                ServiceBody::Apaas { room_uuid, user_uuid, role } => {
+                ServiceBody::Apaas {
+                    room_uuid,
+                    user_uuid,
+                    role,
+                } => {
                     m.insert("room_uuid".into(), json!(room_uuid));
                     m.insert("user_uuid".into(), json!(user_uuid));
                     m.insert("role".into(), json!(role));
                 }
-                ServiceBody::Rtm2 { user_id, permissions } => {
+                ServiceBody::Rtm2 {
+                    user_id,
+                    permissions,
+                } => {
                     m.insert("user_id".into(), json!(user_id));
                     m.insert("permissions".into(), json!(permissions));
                 }
@@ -356,7 +413,12 @@ fn hex(b: &[u8]) -> String {
 fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     let t = match AccessToken006::parse(token) {
         Ok(t) => t,
-        Err(e) => return Outcome::Report(Report::malformed("agora-006", strip_malformed(&e.to_string()))),
+        Err(e) => {
+            return Outcome::Report(Report::malformed(
+                "agora-006",
+                strip_malformed(&e.to_string()),
+            ))
+        }
     };
     let mut r = Report::new("agora-006");
     let mut privs = Map::new();
@@ -376,20 +438,30 @@ fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
     r.fields.insert("app_id".into(), json!(t.app_id));
     r.fields.insert("salt".into(), json!(t.salt));
     r.fields.insert("ts".into(), time_json(u64::from(t.ts)));
-    r.fields.insert("crc_channel_name".into(), json!(t.crc_channel));
+    r.fields
+        .insert("crc_channel_name".into(), json!(t.crc_channel));
     r.fields.insert("crc_uid".into(), json!(t.crc_uid));
     r.fields.insert("privileges".into(), Value::Object(privs));
-    r.fields.insert("expires_at".into(), t.expires_at().map(time_json).unwrap_or(Value::Null));
-    r.fields.insert("signature_hex".into(), json!(hex(&t.signature)));
-    r.hints.push("006 is the legacy format: its times are absolute unix seconds; prefer 007".into());
+    r.fields.insert(
+        "expires_at".into(),
+        t.expires_at().map(time_json).unwrap_or(Value::Null),
+    );
+    r.fields
+        .insert("signature_hex".into(), json!(hex(&t.signature)));
+    r.hints
+        .push("006 is the legacy format: its times are absolute unix seconds; prefer 007".into());
     if let Some(c) = &a.channel {
         if crc32(c) != t.crc_channel {
-            r.problems.push(format!("channel mismatch: the token was not made for {c:?} (CRC-32 differs)"));
+            r.problems.push(format!(
+                "channel mismatch: the token was not made for {c:?} (CRC-32 differs)"
+            ));
         }
     }
     if let Some(cert) = cert {
         let (Some(channel), Some(uid)) = (&a.channel, &a.uid) else {
-            return Outcome::Usage("a 006 signature covers the channel and uid: give --channel and --uid".into());
+            return Outcome::Usage(
+                "a 006 signature covers the channel and uid: give --channel and --uid".into(),
+            );
         };
         // uid 0 is signed as "" by every builder; one old PHP builder signed "0".
         let mut tries = vec![uid_text(uid)];
@@ -406,10 +478,20 @@ fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
                 }
                 Err(e) => match e.kind() {
                     ErrorKind::InvalidSignature => verdict = Some(false),
-                    ErrorKind::InvalidInput { field: "app_certificate", .. } => {
-                        return Outcome::Usage("--certificate must be 32 hexadecimal characters".into())
+                    ErrorKind::InvalidInput {
+                        field: "app_certificate",
+                        ..
+                    } => {
+                        return Outcome::Usage(
+                            "--certificate must be 32 hexadecimal characters".into(),
+                        )
                     }
-                    _ => return Outcome::Report(Report::malformed("agora-006", strip_malformed(&e.to_string()))),
+                    _ => {
+                        return Outcome::Report(Report::malformed(
+                            "agora-006",
+                            strip_malformed(&e.to_string()),
+                        ))
+                    }
                 },
             }
         }
@@ -431,7 +513,11 @@ fn crc32(s: &str) -> u32 {
     for &b in s.as_bytes() {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -442,10 +528,14 @@ fn crc32(s: &str) -> u32 {
 fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(_sig)) = (parts.next(), parts.next(), parts.next()) else {
-        return Outcome::Report(Report::malformed("jwt", "not three dot-separated parts".into()));
+        return Outcome::Report(Report::malformed(
+            "jwt",
+            "not three dot-separated parts".into(),
+        ));
     };
     let decode = |seg: &str, what: &str| -> Result<Map<String, Value>, String> {
-        let bytes = crate::cli_util::b64url_decode(seg).ok_or_else(|| format!("{what} is not base64url"))?;
+        let bytes = crate::cli_util::b64url_decode(seg)
+            .ok_or_else(|| format!("{what} is not base64url"))?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(m)) => Ok(m),
             _ => Err(format!("{what} is not a JSON object")),
@@ -461,25 +551,31 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     };
     let kind = jwt_kind(&claims);
     let mut r = Report::new(kind);
-    r.fields.insert("header".into(), Value::Object(header.clone()));
+    r.fields
+        .insert("header".into(), Value::Object(header.clone()));
     match kind {
         "livekit" => r.fields.extend(describe_livekit(&claims)),
         "stream" => r.fields.extend(describe_stream(&claims)),
         _ => {
-            r.fields.insert("claims".into(), Value::Object(claims.clone()));
+            r.fields
+                .insert("claims".into(), Value::Object(claims.clone()));
             r.malformed = Some("a JWT that is neither a LiveKit token (iss + sub/video) nor a Stream token (user_id/server)".into());
             return Outcome::Report(r);
         }
     }
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
     if alg != "HS256" {
-        r.problems.push(format!("alg {alg:?}: LiveKit and Stream accept HS256 only"));
+        r.problems
+            .push(format!("alg {alg:?}: LiveKit and Stream accept HS256 only"));
     }
     if let Some(secret) = secret {
         r.signature = Some(hs256_ok(token, secret));
         if r.signature == Some(false) {
             if kind == "stream" && token.ends_with(".devtoken") {
-                r.hints.push("a Stream developer token (unsigned): accepted only with auth checks disabled".into());
+                r.hints.push(
+                    "a Stream developer token (unsigned): accepted only with auth checks disabled"
+                        .into(),
+                );
             } else {
                 r.hints.push("the signature does not match this secret: check the API key/secret pair and project".into());
             }
@@ -493,7 +589,8 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
             Some(v) => match v.as_u64() {
                 Some(n) => Some(n),
                 None => {
-                    r.problems.push(format!("{k} is not a non-negative integer ({v})"));
+                    r.problems
+                        .push(format!("{k} is not a non-negative integer ({v})"));
                     None
                 }
             },
@@ -505,35 +602,57 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     if let Some(exp) = exp {
         if at > exp {
             r.expired = true;
-            r.problems.push(format!("expired at {}", crate::cli_util::utc(exp)));
+            r.problems
+                .push(format!("expired at {}", crate::cli_util::utc(exp)));
         }
     }
     if let Some(nbf) = nbf {
         if nbf > at {
-            r.problems.push(format!("not valid before {} (nbf)", crate::cli_util::utc(nbf)));
+            r.problems.push(format!(
+                "not valid before {} (nbf)",
+                crate::cli_util::utc(nbf)
+            ));
         }
     }
     match kind {
         "livekit" => {
             if exp.is_none() && num("exp").is_none() {
-                r.problems.push("no exp: LiveKit verifiers require one".into());
+                r.problems
+                    .push("no exp: LiveKit verifiers require one".into());
             }
             if let Some(k) = &a.api_key {
                 if claims.get("iss").and_then(Value::as_str) != Some(k.as_str()) {
-                    r.problems.push(format!("issuer mismatch: iss is not the API key {k:?}"));
+                    r.problems
+                        .push(format!("issuer mismatch: iss is not the API key {k:?}"));
                 }
             }
             let video = claims.get("video").and_then(Value::as_object);
-            let joins = video.and_then(|v| v.get("roomJoin")).and_then(Value::as_bool).unwrap_or(false);
+            let joins = video
+                .and_then(|v| v.get("roomJoin"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             if joins {
-                if claims.get("sub").and_then(Value::as_str).unwrap_or("").is_empty() {
-                    r.problems.push("roomJoin without identity (sub): the server refuses to join".into());
+                if claims
+                    .get("sub")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                {
+                    r.problems
+                        .push("roomJoin without identity (sub): the server refuses to join".into());
                 }
-                if video.and_then(|v| v.get("room")).and_then(Value::as_str).unwrap_or("").is_empty() {
-                    r.hints.push("roomJoin without video.room: the token may join any room".into());
+                if video
+                    .and_then(|v| v.get("room"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                {
+                    r.hints
+                        .push("roomJoin without video.room: the token may join any room".into());
                 }
             } else {
-                r.hints.push("no video.roomJoin grant: this token cannot join a room".into());
+                r.hints
+                    .push("no video.roomJoin grant: this token cannot join a room".into());
             }
         }
         _ => {
@@ -549,7 +668,9 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
                 r.hints.push("no exp: this token never expires".into());
             }
             if num("iat").is_none() && claims.contains_key("user_id") {
-                r.hints.push("no iat: per-user token revocation (revoke_tokens since) cannot apply".into());
+                r.hints.push(
+                    "no iat: per-user token revocation (revoke_tokens since) cannot apply".into(),
+                );
             }
         }
     }
@@ -653,8 +774,14 @@ mod tests {
     #[test]
     fn jwt_kinds() {
         let m = |v: Value| v.as_object().cloned().unwrap();
-        assert_eq!(jwt_kind(&m(json!({"iss":"k","sub":"a","video":{}}))), "livekit");
-        assert_eq!(jwt_kind(&m(json!({"iss":"k","video":{"roomJoin":true}}))), "livekit");
+        assert_eq!(
+            jwt_kind(&m(json!({"iss":"k","sub":"a","video":{}}))),
+            "livekit"
+        );
+        assert_eq!(
+            jwt_kind(&m(json!({"iss":"k","video":{"roomJoin":true}}))),
+            "livekit"
+        );
         assert_eq!(jwt_kind(&m(json!({"user_id":"a","iat":1}))), "stream");
         assert_eq!(jwt_kind(&m(json!({"server":true}))), "stream");
         assert_eq!(jwt_kind(&m(json!({}))), "stream");

@@ -45,7 +45,12 @@ struct AgoraCreds {
     #[arg(long, env = "AGORA_APP_ID", value_name = "HEX32")]
     app_id: String,
     /// App certificate (32 hex characters). Prefer the environment variable.
-    #[arg(long, env = "AGORA_APP_CERTIFICATE", hide_env_values = true, value_name = "HEX32")]
+    #[arg(
+        long,
+        env = "AGORA_APP_CERTIFICATE",
+        hide_env_values = true,
+        value_name = "HEX32"
+    )]
     app_certificate: String,
     /// Salt (default: random in 1..=99999999, as the SDKs do); makes the output reproducible.
     #[arg(long, value_name = "N")]
@@ -130,9 +135,11 @@ pub fn agora(a: AgoraArgs) -> u8 {
     }
 }
 
+/// One Agora builder call, with everything but the key and the time bound.
+type AgoraBuild = Box<dyn Fn(&AgoraKey, MintAt) -> rtc_signing::Result<String>>;
+
 fn agora_output(a: AgoraArgs) -> Result<String, String> {
-    let (creds, common, build): (AgoraCreds, CommonMint, Box<dyn Fn(&AgoraKey, MintAt) -> _>) = match a.command
-    {
+    let (creds, common, build): (AgoraCreds, CommonMint, AgoraBuild) = match a.command {
         AgoraCommand::Rtc(r) => {
             let user = match (r.uid, r.account) {
                 (Some(uid), None) => RtcUser::Uid(uid),
@@ -143,7 +150,12 @@ fn agora_output(a: AgoraArgs) -> Result<String, String> {
                 RoleArg::Publisher => RtcRole::Publisher,
                 RoleArg::Subscriber => RtcRole::Subscriber,
             };
-            let (channel, ttl, pttl, with_rtm) = (r.channel, r.ttl, r.privilege_ttl.unwrap_or(r.ttl), r.with_rtm);
+            let (channel, ttl, pttl, with_rtm) = (
+                r.channel,
+                r.ttl,
+                r.privilege_ttl.unwrap_or(r.ttl),
+                r.with_rtm,
+            );
             let f = move |k: &AgoraKey, at: MintAt| {
                 if with_rtm {
                     agora::rtc_rtm_token(k, &channel, &user, role, ttl, pttl, at)
@@ -155,7 +167,11 @@ fn agora_output(a: AgoraArgs) -> Result<String, String> {
         }
         AgoraCommand::Rtm(r) => {
             let (user_id, ttl) = (r.user_id, r.ttl);
-            (r.creds, r.common, Box::new(move |k: &AgoraKey, at: MintAt| agora::rtm_token(k, &user_id, ttl, at)))
+            (
+                r.creds,
+                r.common,
+                Box::new(move |k: &AgoraKey, at: MintAt| agora::rtm_token(k, &user_id, ttl, at)),
+            )
         }
         AgoraCommand::Chat(r) => {
             let (user_id, ttl) = (r.user_id, r.ttl);
@@ -168,13 +184,15 @@ fn agora_output(a: AgoraArgs) -> Result<String, String> {
     };
     let key = AgoraKey::new(creds.app_id, creds.app_certificate).map_err(|e| e.to_string())?;
     let issued = issued_at(common.issued_at);
-    let issued_at = u32::try_from(issued).map_err(|_| "--issued-at must fit in 32 bits (Agora's u32)".to_string())?;
+    let issued_at = u32::try_from(issued)
+        .map_err(|_| "--issued-at must fit in 32 bits (Agora's u32)".to_string())?;
     let salt = creds.salt.unwrap_or_else(random_salt);
     let token = build(&key, MintAt { issued_at, salt }).map_err(|e| e.to_string())?;
     if !common.json {
         return Ok(token);
     }
-    let parsed = AccessToken2::parse(&token).map_err(|e| format!("internal error: minted token does not parse: {e}"))?;
+    let parsed = AccessToken2::parse(&token)
+        .map_err(|e| format!("internal error: minted token does not parse: {e}"))?;
     let mut obj = Map::new();
     obj.insert("token".into(), Value::String(token));
     obj.extend(inspect::describe_agora007(&parsed));
@@ -218,7 +236,12 @@ pub struct LiveKitArgs {
     #[arg(long)]
     no_publish: bool,
     /// Sources the participant may publish: microphone, camera, screen_share, screen_share_audio.
-    #[arg(long, value_delimiter = ',', value_name = "LIST", conflicts_with = "no_publish")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        conflicts_with = "no_publish"
+    )]
     sources: Vec<SourceArg>,
     /// Allow publishing data messages.
     #[arg(long)]
@@ -264,10 +287,14 @@ impl SourceArg {
 }
 
 /// Parses `key=value` attributes (keys unique and non-empty).
-fn parse_attributes(items: &[String]) -> Result<std::collections::BTreeMap<String, String>, String> {
+fn parse_attributes(
+    items: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, String> {
     let mut out = std::collections::BTreeMap::new();
     for item in items {
-        let (k, v) = item.split_once('=').ok_or_else(|| format!("--attribute {item:?} is not KEY=VALUE"))?;
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--attribute {item:?} is not KEY=VALUE"))?;
         if k.is_empty() {
             return Err("--attribute needs a non-empty key".into());
         }
@@ -351,8 +378,12 @@ fn stream_output(a: StreamArgs) -> Result<String, String> {
 
 /// The claims of a JWT we just minted (decoded without verification: we signed it).
 fn jwt_claims(token: &str) -> Result<Map<String, Value>, String> {
-    let payload = token.split('.').nth(1).ok_or("internal error: minted token is not a JWT")?;
-    let bytes = crate::cli_util::b64url_decode(payload).ok_or("internal error: minted token payload")?;
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or("internal error: minted token is not a JWT")?;
+    let bytes =
+        crate::cli_util::b64url_decode(payload).ok_or("internal error: minted token payload")?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err("internal error: minted token payload is not a JSON object".into()),
@@ -365,7 +396,8 @@ fn livekit_token(
     attributes: std::collections::BTreeMap<String, String>,
     now: u64,
 ) -> Result<String, String> {
-    let _ = (a, attributes, now);
+    let _sources: Vec<&str> = a.sources.iter().map(|s| s.wire()).collect();
+    let _ = (attributes, now);
     Err("livekit minting is not available in this build yet".into())
 }
 
