@@ -155,7 +155,9 @@ if not isinstance(new, str) or not new:
     sys.exit("secrets.sh: caller-hs256: the new secret is empty")
 json.dump({"secret": new}, open(p, "w"))
 PY
-        if get_value "$id" "$workdir/current.json"; then
+        rc=0; get_value "$id" "$workdir/current.json" || rc=$?
+        [ "$rc" = 0 ] || [ "$rc" = 3 ] || die "cannot read the current value of $id (refusing to rotate without keeping it as previous)"
+        if [ "$rc" = 0 ]; then
           python3 - "$workdir/current.json" "$workdir/value.json" <<'PY'
 import json, sys
 cur_p, new_p = sys.argv[1], sys.argv[2]
@@ -198,12 +200,15 @@ PY
     ;;
   check)
     id=$(resolve_id)
-    if get_value "$id" "$workdir/current.json"; then
+    rc=0; get_value "$id" "$workdir/current.json" || rc=$?
+    if [ "$rc" = 0 ]; then
       validate "$workdir/current.json"
       aws secretsmanager describe-secret --secret-id "$id" \
         --query '{name: Name, last_changed: LastChangedDate, kms_key: KmsKeyId}' --output text
-    else
+    elif [ "$rc" = 3 ]; then
       die "$id has no value yet: fill it with 'infra/secrets.sh put $kind ...'"
+    else
+      die "cannot read $id"
     fi
     ;;
   *) usage 1 ;;
