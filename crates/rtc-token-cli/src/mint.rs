@@ -8,6 +8,8 @@ use crate::cli_util::{emit, issued_at, pretty, usage_error, EXIT_OK};
 use crate::inspect;
 use clap::{Args, Subcommand, ValueEnum};
 use rtc_signing::agora::{self, AccessToken2, AgoraKey, MintAt, RtcRole, RtcUser};
+use rtc_signing::livekit::{self, LiveKitKey, VideoGrants};
+use rtc_signing::stream::{self, StreamKey};
 use serde_json::{Map, Value};
 
 /// Options shared by every mint command.
@@ -332,7 +334,7 @@ fn livekit_output(a: LiveKitArgs) -> Result<String, String> {
 pub struct StreamArgs {
     /// API key (not part of the token; shown in `--json` for the client).
     #[arg(long, env = "STREAM_API_KEY")]
-    api_key: Option<String>,
+    api_key: String,
     /// API secret. Prefer the environment variable.
     #[arg(long, env = "STREAM_API_SECRET", hide_env_values = true)]
     api_secret: String,
@@ -369,9 +371,7 @@ fn stream_output(a: StreamArgs) -> Result<String, String> {
     let claims = jwt_claims(&token)?;
     let mut obj = Map::new();
     obj.insert("token".into(), Value::String(token));
-    if let Some(k) = &a.api_key {
-        obj.insert("api_key".into(), Value::String(k.clone()));
-    }
+    obj.insert("api_key".into(), Value::String(a.api_key.clone()));
     obj.extend(inspect::describe_stream(&claims));
     Ok(pretty(&Value::Object(obj)))
 }
@@ -390,21 +390,63 @@ fn jwt_claims(token: &str) -> Result<Map<String, Value>, String> {
     }
 }
 
-/// Builds the LiveKit token (pending the signing crate's LiveKit builder).
+/// Builds the LiveKit token: a `roomJoin` grant for `--room` plus the flags given.
 fn livekit_token(
     a: &LiveKitArgs,
     attributes: std::collections::BTreeMap<String, String>,
     now: u64,
 ) -> Result<String, String> {
-    let _sources: Vec<&str> = a.sources.iter().map(|s| s.wire()).collect();
-    let _ = (attributes, now);
-    Err("livekit minting is not available in this build yet".into())
+    let key =
+        LiveKitKey::new(a.api_key.clone(), a.api_secret.clone()).map_err(|e| e.to_string())?;
+    let publish = match (a.can_publish, a.no_publish) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    };
+    let grants = VideoGrants {
+        room_join: true,
+        room: a.room.clone(),
+        can_publish: publish,
+        can_subscribe: a.no_subscribe.then_some(false),
+        can_publish_data: a.can_publish_data.then_some(true),
+        can_publish_sources: a.sources.iter().map(|s| s.wire().to_string()).collect(),
+        hidden: a.hidden,
+        room_admin: a.admin,
+        room_create: a.create,
+        ..VideoGrants::default()
+    };
+    let mut token = livekit::AccessToken::new(&key)
+        .with_identity(a.identity.clone())
+        .with_ttl(a.ttl)
+        .with_grants(grants);
+    if let Some(name) = &a.name {
+        token = token.with_name(name.clone());
+    }
+    if let Some(metadata) = &a.metadata {
+        token = token.with_metadata(metadata.clone());
+    }
+    if !attributes.is_empty() {
+        token = token.with_attributes(attributes);
+    }
+    token.to_jwt(now).map_err(|e| e.to_string())
 }
 
-/// Builds the Stream token (pending the signing crate's Stream builder).
+/// Builds the Stream token: a Video call token with `--call-cid`/`--role`, else a Chat user token.
 fn stream_token(a: &StreamArgs, now: u64) -> Result<String, String> {
-    let _ = (a, now);
-    Err("stream minting is not available in this build yet".into())
+    let key = StreamKey::new(a.api_key.clone(), a.api_secret.clone()).map_err(|e| e.to_string())?;
+    if a.ttl == 0 {
+        return Err("invalid ttl: must be greater than 0".into());
+    }
+    let exp = now
+        .checked_add(a.ttl)
+        .ok_or_else(|| "invalid ttl: --issued-at + --ttl overflows".to_string())?;
+    let result = if a.call_cids.is_empty() && a.role.is_none() {
+        stream::user_token(&key, &a.user_id, now, Some(exp))
+    } else {
+        let cids: Vec<&str> = a.call_cids.iter().map(String::as_str).collect();
+        stream::video_token(&key, &a.user_id, &cids, a.role.as_deref(), now, Some(exp))
+    };
+    result.map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -583,7 +583,6 @@ fn run_lk(args: &[&str]) -> Out {
 }
 
 #[test]
-#[ignore = "waits for the rtc-signing LiveKit/Stream builders"]
 fn livekit_json_has_every_grant() {
     let out = run_lk(&[
         "livekit",
@@ -660,7 +659,6 @@ fn livekit_json_has_every_grant() {
 }
 
 #[test]
-#[ignore = "waits for the rtc-signing LiveKit/Stream builders"]
 fn livekit_no_publish_and_defaults() {
     let j = run_lk(&[
         "livekit",
@@ -684,7 +682,6 @@ fn livekit_no_publish_and_defaults() {
 }
 
 #[test]
-#[ignore = "waits for the rtc-signing LiveKit/Stream builders"]
 fn livekit_bad_input_is_one_line_exit_2() {
     let cases: &[(&str, &[&str])] = &[
         ("no identity", &["livekit", "--room", "r"]),
@@ -780,7 +777,6 @@ fn run_st(args: &[&str]) -> Out {
 }
 
 #[test]
-#[ignore = "waits for the rtc-signing LiveKit/Stream builders"]
 fn stream_chat_and_video_tokens() {
     let out = run_st(&[
         "stream",
@@ -834,7 +830,6 @@ fn stream_chat_and_video_tokens() {
 }
 
 #[test]
-#[ignore = "waits for the rtc-signing LiveKit/Stream builders"]
 fn stream_bad_input_is_one_line_exit_2() {
     let cases: &[(&str, &[&str])] = &[
         ("no user", &["stream"]),
