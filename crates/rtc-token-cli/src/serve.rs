@@ -153,36 +153,44 @@ pub fn run(args: ServeArgs) -> u8 {
             }
         };
         let local = listener.local_addr().unwrap_or(args.addr);
+        let shutdown = shutdown_signal();
         eprintln!(
             "rtc-token serve: listening on http://{local} (POST /agora/token, /livekit/token, /stream/token); {}",
             defaults.describe()
         );
-        serve(listener, dispatch, shutdown_signal()).await;
+        serve(listener, dispatch, shutdown).await;
         eprintln!("rtc-token serve: stopped");
         0
     })
 }
 
-/// Resolves on Ctrl-C (or SIGTERM on unix).
-async fn shutdown_signal() {
+/// Registers the Ctrl-C (SIGINT) and SIGTERM handlers now, so a signal that arrives right after the
+/// start-up line is already a graceful shutdown, and returns the future that resolves on either.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
