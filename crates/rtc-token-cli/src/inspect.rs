@@ -10,7 +10,8 @@ use clap::Args;
 use rtc_signing::agora::{
     privilege, service_type, AccessToken006, AccessToken2, ParsedAccessToken2, ServiceBody,
 };
-use rtc_signing::ErrorKind;
+use rtc_signing::livekit::{self, LiveKitKey};
+use rtc_signing::{stream, ErrorKind, Secret};
 use serde_json::{json, Map, Value};
 
 /// Arguments of `rtc-token inspect`.
@@ -568,6 +569,7 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
         r.problems
             .push(format!("alg {alg:?}: LiveKit and Stream accept HS256 only"));
     }
+    let mut deferred_refusal = None;
     if let Some(secret) = secret {
         r.signature = Some(hs256_ok(token, secret));
         if r.signature == Some(false) {
@@ -580,6 +582,13 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
                 r.hints.push("the signature does not match this secret: check the API key/secret pair and project".into());
             }
         }
+        let rules = provider_rules(kind, token, secret, &claims, a, at);
+        let refused = rules["accepted"] == Value::Bool(false);
+        let why = rules["error"].as_str().unwrap_or("").to_string();
+        r.fields.insert("provider_rules".into(), rules);
+        // The plain checks below cover signature, times and issuer; anything else the provider's rules
+        // refuse (e.g. a claim of the wrong type) is reported after them.
+        deferred_refusal = (refused && r.signature == Some(true)).then_some(why);
     }
     // Times. No leeway: what is reported is the plain comparison at `checked_at`.
     let num = |k: &str| claims.get(k);
@@ -674,7 +683,55 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
             }
         }
     }
+    if let Some(why) = deferred_refusal {
+        if r.problems.is_empty() {
+            r.problems
+                .push(format!("refused by the provider's rules: {why}"));
+        }
+    }
     Outcome::Report(r)
+}
+
+/// A second opinion from `rtc-signing`'s verifier, which applies the provider's own rules (LiveKit: the
+/// server's 60 s leeway, issuer, claim schema; Stream: no leeway, integer times, non-empty user id).
+fn provider_rules(
+    kind: &str,
+    token: &str,
+    secret: &str,
+    claims: &Map<String, Value>,
+    a: &InspectArgs,
+    at: u64,
+) -> Value {
+    let (verifier, result) = if kind == "livekit" {
+        let issuer = a
+            .api_key
+            .clone()
+            .or_else(|| {
+                claims
+                    .get("iss")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        let verifier = format!(
+            "rtc_signing::livekit::verify (leeway {} s, like the server)",
+            livekit::SERVER_LEEWAY_SECS
+        );
+        let result = LiveKitKey::new(issuer, secret)
+            .and_then(|key| livekit::verify(token, &key, at, livekit::SERVER_LEEWAY_SECS))
+            .map(|_| ());
+        (verifier, result)
+    } else {
+        let result = stream::verify(token, &Secret::new(secret), at, 0).map(|_| ());
+        (
+            "rtc_signing::stream::verify (no leeway)".to_string(),
+            result,
+        )
+    };
+    match result {
+        Ok(()) => json!({ "verifier": verifier, "accepted": true }),
+        Err(e) => json!({ "verifier": verifier, "accepted": false, "error": e.to_string() }),
+    }
 }
 
 /// LiveKit when `iss` plus `sub` or `video`/`sip`; Stream when `user_id` or `server` (or `{}`).

@@ -405,3 +405,90 @@ fn troubleshooting_channel_uid_and_expiry() {
     let piped = run_with(&["inspect", "-", "--at", "1700000001"], &[], Some(&t));
     assert_eq!(piped.code, 0, "{piped:?}");
 }
+
+fn hs256(claims: Value, secret: &str) -> String {
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode")
+}
+
+#[test]
+fn jwt_rules_beyond_the_signature() {
+    let secret = "a-test-secret";
+    // LiveKit: a signed token whose grant has the wrong type is refused by the provider's rules.
+    let bad_grant = hs256(
+        serde_json::json!({"iss": "K", "sub": "a", "exp": 2_000_000_000u64, "video": "all"}),
+        secret,
+    );
+    let out = inspect(&[&bad_grant, "--secret", secret, "--at", "1700000000"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let j = out.json();
+    assert_eq!(j["signature"], "valid");
+    assert_eq!(j["provider_rules"]["accepted"], false);
+    assert!(
+        j["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused by the provider's rules"),
+        "{j}"
+    );
+
+    // LiveKit: 30 s after exp, the plain check says expired; the server's 60 s leeway still accepts.
+    let lk = hs256(
+        serde_json::json!({"iss": "K", "sub": "a", "nbf": 1_700_000_000u64, "exp": 1_700_000_600u64, "video": {"roomJoin": true, "room": "r"}}),
+        secret,
+    );
+    let out = inspect(&[&lk, "--secret", secret, "--at", "1700000630"]);
+    assert_eq!(out.code, 1);
+    let j = out.json();
+    assert_eq!(j["expired"], true);
+    assert_eq!(j["provider_rules"]["accepted"], true);
+    // roomJoin without identity is refused at join.
+    let anon = hs256(
+        serde_json::json!({"iss": "K", "exp": 2_000_000_000u64, "video": {"roomJoin": true, "room": "r"}}),
+        secret,
+    );
+    let out = inspect(&[&anon, "--at", "1700000000"]);
+    assert_eq!(out.code, 1);
+    assert!(out.json()["verdict"]
+        .as_str()
+        .unwrap()
+        .contains("without identity"));
+
+    // Stream: iat in the future ("token used before issue at"), and a non-HS256 algorithm.
+    let future = hs256(
+        serde_json::json!({"user_id": "u", "iat": 1_700_000_100u64}),
+        secret,
+    );
+    let out = inspect(&[&future, "--secret", secret, "--at", "1700000000"]);
+    assert_eq!(out.code, 1);
+    assert!(out.json()["verdict"]
+        .as_str()
+        .unwrap()
+        .contains("issued in the future"));
+    let hs384 = {
+        use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+        encode(
+            &Header::new(Algorithm::HS384),
+            &serde_json::json!({"user_id": "u"}),
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let out = inspect(&[&hs384, "--secret", secret]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.json()["signature"], "invalid", "HS256 only");
+    // A Stream token with no exp never expires: valid, with a hint.
+    let forever = hs256(
+        serde_json::json!({"user_id": "u", "iat": 1_600_000_000u64}),
+        secret,
+    );
+    let out = inspect(&[&forever, "--secret", secret]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["expires_at"], Value::Null);
+    assert!(out.stdout.contains("never expires"));
+}
