@@ -44,15 +44,64 @@ fn moto_binary() -> String {
     "moto_server".to_owned()
 }
 
+/// moto's own server (`moto_server`) with werkzeug's `threaded=False`: requests are handled one
+/// at a time, as DynamoDB serializes conditional writes to one item. The threaded `moto_server`
+/// does not: its `UpdateItem` reads, checks the condition and writes without a lock, and 50
+/// concurrent conditional increments were observed to let 11 through a limit of 10.
+const SERIAL_MOTO: &str = r#"
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+app = DomainDispatcherApplication(create_backend_app)
+run_simple(sys.argv[1], int(sys.argv[2]), app, threaded=False)
+"#;
+
+/// The Python interpreter of the moto binary (its `#!` line).
+fn moto_python() -> String {
+    let bin = moto_binary();
+    let path = if bin.contains('/') {
+        bin
+    } else {
+        let out = Command::new("sh")
+            .args(["-c", &format!("command -v {bin}")])
+            .output()
+            .expect("locate moto_server");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let text = std::fs::read_to_string(&path).expect("read the moto_server script");
+    text.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("#!"))
+        .map(|l| l.trim().to_owned())
+        .expect("moto_server has a #! line")
+}
+
 impl Moto {
     /// Starts moto on a free port and waits until it accepts connections.
     pub fn start() -> Moto {
+        Self::launch(false)
+    }
+
+    /// As [`Moto::start`], with a server that handles one request at a time (see [`SERIAL_MOTO`]).
+    pub fn start_serial() -> Moto {
+        Self::launch(true)
+    }
+
+    fn launch(serial: bool) -> Moto {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
             l.local_addr().expect("local addr").port()
         };
-        let child = Command::new(moto_binary())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut cmd = if serial {
+            let mut c = Command::new(moto_python());
+            c.args(["-c", SERIAL_MOTO, "127.0.0.1", &port.to_string()]);
+            c
+        } else {
+            let mut c = Command::new(moto_binary());
+            c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            c
+        };
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
