@@ -142,6 +142,12 @@ const agoraMintCases = [
     expire: 86400,
   },
   {
+    name: 'agora rtc uid with explicit privilege lifetimes',
+    args: ['agora', 'rtc', '--channel', 'c', '--uid', '7', '--ttl', '3600', '--join-ttl', '3600', '--audio-ttl', '1800', '--video-ttl', '1200', '--data-ttl', '600'],
+    services: [{ type: 1, channel: 'c', uid: '7', privs: { 1: 3600, 2: 1800, 3: 1200, 4: 600 } }],
+    expire: 3600,
+  },
+  {
     name: 'agora rtc + rtm',
     args: ['agora', 'rtc', '--channel', 'c', '--account', 'bob', '--with-rtm', '--ttl', '1200', '--privilege-ttl', '600'],
     services: [
@@ -213,6 +219,8 @@ const agoraBuilt = [
     (j) => { assert.equal(j.services[0].uid, ''); assert.deepEqual(Object.keys(j.services[0].privileges), ['joinChannel']); }],
   ['RtcTokenBuilder.buildTokenWithUserAccount', () => RtcTokenBuilder.buildTokenWithUserAccount(APP_ID, CERT, 'room-9', 'erin', RtcRole.PUBLISHER, 3600, 0),
     (j) => { assert.equal(j.services[0].uid, 'erin'); assert.equal(j.services[0].privileges.joinChannel.seconds, 0); }],
+  ['RtcTokenBuilder.buildTokenWithUidAndPrivilege', () => RtcTokenBuilder.buildTokenWithUidAndPrivilege(APP_ID, CERT, 'room-9', 77, 3600, 3600, 1800, 1200, 600),
+    (j) => { const p = j.services[0].privileges; assert.deepEqual([p.joinChannel.seconds, p.publishAudioStream.seconds, p.publishVideoStream.seconds, p.publishDataStream.seconds], [3600, 1800, 1200, 600]); }],
   ['RtcTokenBuilder.buildTokenWithRtm', () => RtcTokenBuilder.buildTokenWithRtm(APP_ID, CERT, 'room-9', 'frank', RtcRole.PUBLISHER, 3600, 1800),
     (j) => { assert.deepEqual(j.services.map((s) => s.name), ['RTC', 'RTM']); assert.equal(j.services[1].user_id, 'frank'); }],
   ['RtmTokenBuilder.buildToken', () => RtmTokenBuilder.buildToken(APP_ID, CERT, 'grace', 3600),

@@ -221,6 +221,13 @@ AGORA_CASES = [
         {1: (("c", "0"), {1: 60})},
     ),
     (
+        "rtc account with explicit privilege lifetimes",
+        ["agora", "rtc", "--channel", "c", "--account", "erin", "--ttl", "3600",
+         "--join-ttl", "3600", "--audio-ttl", "1800", "--video-ttl", "1200", "--data-ttl", "600"],
+        lambda: RTC.build_token_with_user_account_and_privilege(APP_ID, CERT, "c", "erin", 3600, 3600, 1800, 1200, 600),
+        {1: (("c", "erin"), {1: 3600, 2: 1800, 3: 1200, 4: 600})},
+    ),
+    (
         "rtc + rtm",
         ["agora", "rtc", "--channel", "c", "--account", "bob", "--with-rtm", "--ttl", "1200", "--privilege-ttl", "600"],
         lambda: RTC.build_token_with_rtm(APP_ID, CERT, "c", "bob", PUB, 1200, 600),

@@ -91,6 +91,20 @@ struct AgoraRtcArgs {
     /// Also grant RTM login for the same user (RtcTokenBuilder2.build_token_with_rtm).
     #[arg(long)]
     with_rtm: bool,
+    /// Explicit joinChannel lifetime (with --audio-ttl, --video-ttl, --data-ttl: all four
+    /// privileges, each with its own lifetime, as build_token_with_uid_and_privilege; no role).
+    #[arg(long, value_name = "SECS", conflicts_with_all = ["role", "privilege_ttl", "with_rtm"],
+          requires_all = ["audio_ttl", "video_ttl", "data_ttl"])]
+    join_ttl: Option<u32>,
+    /// Explicit publishAudioStream lifetime (see --join-ttl).
+    #[arg(long, value_name = "SECS", requires = "join_ttl")]
+    audio_ttl: Option<u32>,
+    /// Explicit publishVideoStream lifetime (see --join-ttl).
+    #[arg(long, value_name = "SECS", requires = "join_ttl")]
+    video_ttl: Option<u32>,
+    /// Explicit publishDataStream lifetime (see --join-ttl).
+    #[arg(long, value_name = "SECS", requires = "join_ttl")]
+    data_ttl: Option<u32>,
     #[command(flatten)]
     creds: AgoraCreds,
     #[command(flatten)]
@@ -158,8 +172,24 @@ fn agora_output(a: AgoraArgs) -> Result<String, String> {
                 r.privilege_ttl.unwrap_or(r.ttl),
                 r.with_rtm,
             );
+            let explicit = match (r.join_ttl, r.audio_ttl, r.video_ttl, r.data_ttl) {
+                (Some(join), Some(audio), Some(video), Some(data)) => Some(agora::RtcPrivileges {
+                    join,
+                    audio,
+                    video,
+                    data,
+                }),
+                (None, None, None, None) => None,
+                _ => {
+                    return Err(
+                        "give all four of --join-ttl, --audio-ttl, --video-ttl, --data-ttl".into(),
+                    )
+                }
+            };
             let f = move |k: &AgoraKey, at: MintAt| {
-                if with_rtm {
+                if let Some(p) = explicit {
+                    agora::rtc_token_with_privileges(k, &channel, &user, ttl, p, at)
+                } else if with_rtm {
                     agora::rtc_rtm_token(k, &channel, &user, role, ttl, pttl, at)
                 } else {
                     agora::rtc_token(k, &channel, &user, role, ttl, pttl, at)

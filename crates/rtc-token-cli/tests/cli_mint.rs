@@ -45,6 +45,32 @@ fn cli_args_for(call: &str, args: &[Value]) -> Option<Vec<String>> {
                 privilege(6),
             ]
         }
+        "RtcTokenBuilder.build_token_with_uid_and_privilege"
+        | "RtcTokenBuilder.build_token_with_user_account_and_privilege" => {
+            let who = if call.contains("with_uid") {
+                "--uid"
+            } else {
+                "--account"
+            };
+            vec![
+                "agora".into(),
+                "rtc".into(),
+                "--channel".into(),
+                s(2),
+                who.into(),
+                s(3),
+                "--ttl".into(),
+                s(4),
+                "--join-ttl".into(),
+                s(5),
+                "--audio-ttl".into(),
+                s(6),
+                "--video-ttl".into(),
+                s(7),
+                "--data-ttl".into(),
+                s(8),
+            ]
+        }
         "RtcTokenBuilder.build_token_with_rtm" => vec![
             "agora".into(),
             "rtc".into(),
@@ -136,8 +162,8 @@ fn agora_builder_vectors_equal_byte_for_byte() {
         );
         equal += 1;
     }
-    // Guard against a vacuous pass: the copied file has 15 CLI-expressible stock-zlib vectors.
-    assert!(equal >= 15, "only {equal} vectors compared");
+    // Guard against a vacuous pass: the copied file has 17 CLI-expressible stock-zlib vectors.
+    assert!(equal >= 17, "only {equal} vectors compared");
     assert_eq!(refused_non_ascii, 2);
 }
 
@@ -518,6 +544,63 @@ fn agora_bad_input_is_one_line_exit_2() {
         (
             "unknown flag",
             &["agora", "rtm", "--user-id", "u", "--bogus"],
+        ),
+        (
+            "three of four privileges",
+            &[
+                "agora",
+                "rtc",
+                "--channel",
+                "c",
+                "--uid",
+                "1",
+                "--join-ttl",
+                "1",
+                "--audio-ttl",
+                "1",
+                "--video-ttl",
+                "1",
+            ],
+        ),
+        (
+            "explicit privileges with a role",
+            &[
+                "agora",
+                "rtc",
+                "--channel",
+                "c",
+                "--uid",
+                "1",
+                "--role",
+                "subscriber",
+                "--join-ttl",
+                "1",
+                "--audio-ttl",
+                "1",
+                "--video-ttl",
+                "1",
+                "--data-ttl",
+                "1",
+            ],
+        ),
+        (
+            "explicit privilege over 24 h",
+            &[
+                "agora",
+                "rtc",
+                "--channel",
+                "c",
+                "--uid",
+                "1",
+                "--join-ttl",
+                "86401",
+                "--audio-ttl",
+                "1",
+                "--video-ttl",
+                "1",
+                "--data-ttl",
+                "1",
+            ],
         ),
         (
             "bad app id",
