@@ -12,17 +12,30 @@ pub struct Error(Box<ErrorKind>);
 #[non_exhaustive]
 pub enum ErrorKind {
     /// An input breaks a provider's documented rule (field name, rule).
-    InvalidInput { field: &'static str, reason: String },
+    InvalidInput {
+        /// The input's name.
+        field: &'static str,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// The token text or bytes are not a well-formed token of the expected kind.
     Malformed(String),
     /// The signature does not match the key.
     InvalidSignature,
     /// The token has expired (at the given unix time).
-    Expired { expired_at: u64 },
+    Expired {
+        /// The expiry (unix seconds).
+        expired_at: u64,
+    },
     /// The token is not valid yet (`nbf` / `iat` in the future).
     NotYetValid,
     /// A signed claim is missing or not acceptable (e.g. `iss` is not the expected API key).
-    InvalidClaim { claim: &'static str, reason: String },
+    InvalidClaim {
+        /// The claim's name.
+        claim: &'static str,
+        /// Why it is not acceptable.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -6,6 +6,7 @@
 //! and `rtc-token`; keep them, add to them freely.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod agora;
 mod error;

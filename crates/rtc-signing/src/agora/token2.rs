@@ -98,27 +98,53 @@ pub type Rtm2Permissions = BTreeMap<u16, BTreeMap<u16, Vec<String>>>;
 /// The type-specific body of a service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServiceBody {
-    /// Type 1: channel and uid text (`""` = any uid).
-    Rtc { channel: String, uid: String },
-    /// Type 2: user id.
-    Rtm { user_id: String },
-    /// Type 3: channel and account.
-    Streaming { channel: String, account: String },
+    /// Type 1.
+    Rtc {
+        /// Channel name.
+        channel: String,
+        /// Uid text (`""` = any uid).
+        uid: String,
+    },
+    /// Type 2.
+    Rtm {
+        /// RTM user id.
+        user_id: String,
+    },
+    /// Type 3.
+    Streaming {
+        /// Channel name.
+        channel: String,
+        /// Account (`""` for uid 0).
+        account: String,
+    },
     /// Type 4: no body.
     Fpa,
-    /// Type 5: user id (`""` for app tokens).
-    Chat { user_id: String },
-    /// Type 6: channel and account.
-    Fcdn { channel: String, account: String },
-    /// Type 7: room, user and role (default −1).
+    /// Type 5.
+    Chat {
+        /// Chat user id (`""` for app tokens).
+        user_id: String,
+    },
+    /// Type 6.
+    Fcdn {
+        /// Channel name.
+        channel: String,
+        /// Account (`""` for uid 0).
+        account: String,
+    },
+    /// Type 7.
     Apaas {
+        /// Room uuid.
         room_uuid: String,
+        /// User uuid.
         user_uuid: String,
+        /// Role (default −1).
         role: i16,
     },
-    /// Type 8: user id and resource permissions.
+    /// Type 8.
     Rtm2 {
+        /// RTM user id.
         user_id: String,
+        /// Resource permissions.
         permissions: Rtm2Permissions,
     },
     /// Type 9: no body.
