@@ -286,7 +286,14 @@ async fn fifty_parallel_checks_with_a_quota_of_ten_give_exactly_ten() {
     // 50 concurrent clients; moto serializes them the way DynamoDB serializes conditional writes
     // to one item (the threaded moto_server does not, see `access_common::SERIAL_MOTO`).
     let e = env_with(Moto::start_serial()).await;
-    let checker = Arc::new(AccessChecker::dynamo(e.store.clone(), rules(10, false)));
+    let checker = Arc::new(AccessChecker::dynamo(
+        e.store.clone(),
+        DynamoRules {
+            // The serial server queues the 50 requests: allow for the queue, not for DynamoDB.
+            timeout: Duration::from_secs(10),
+            ..rules(10, false)
+        },
+    ));
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let c = checker.clone();
