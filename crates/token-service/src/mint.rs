@@ -110,7 +110,10 @@ pub struct LiveKitMint<'a> {
 /// Mints a LiveKit access token (`nbf` = now, `exp` = now + ttl, `sub` = identity).
 pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, ApiError> {
     use rtc_signing::livekit::{AccessToken, LiveKitKey, RoomConfiguration, VideoGrants};
-    let key = LiveKitKey { api_key: secret.api_key.clone(), api_secret: secret.api_secret.clone() };
+    let key = LiveKitKey {
+        api_key: secret.api_key.clone(),
+        api_secret: secret.api_secret.clone(),
+    };
     let p = m.profile;
     let grants = VideoGrants {
         room_join: true,
@@ -119,12 +122,19 @@ pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, Ap
         can_publish: Some(p.can_publish),
         can_subscribe: Some(p.can_subscribe),
         can_publish_data: Some(p.can_publish_data),
-        can_publish_sources: if p.can_publish { p.can_publish_sources.clone() } else { Vec::new() },
+        can_publish_sources: if p.can_publish {
+            p.can_publish_sources.clone()
+        } else {
+            Vec::new()
+        },
         can_update_own_metadata: Some(p.can_update_own_metadata),
         hidden: p.hidden,
         ..VideoGrants::default()
     };
-    let mut t = AccessToken::new(&key).with_identity(m.identity).with_ttl(u64::from(m.ttl)).with_grants(grants);
+    let mut t = AccessToken::new(&key)
+        .with_identity(m.identity)
+        .with_ttl(u64::from(m.ttl))
+        .with_grants(grants);
     if let Some(n) = m.name {
         t = t.with_name(n);
     }
@@ -143,12 +153,26 @@ pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, Ap
 }
 
 fn stream_key(secret: &StreamSecret) -> rtc_signing::stream::StreamKey {
-    rtc_signing::stream::StreamKey { api_key: secret.api_key.clone(), api_secret: secret.api_secret.clone() }
+    rtc_signing::stream::StreamKey {
+        api_key: secret.api_key.clone(),
+        api_secret: secret.api_secret.clone(),
+    }
 }
 
 /// Mints a Stream Chat user token (`exp` = now + ttl; `iat` as the signing crate backdates it).
-pub fn stream_user(secret: &StreamSecret, user_id: &str, now: u64, ttl: u32) -> Result<String, ApiError> {
-    rtc_signing::stream::user_token(&stream_key(secret), user_id, now, Some(now + u64::from(ttl))).map_err(map_err)
+pub fn stream_user(
+    secret: &StreamSecret,
+    user_id: &str,
+    now: u64,
+    ttl: u32,
+) -> Result<String, ApiError> {
+    rtc_signing::stream::user_token(
+        &stream_key(secret),
+        user_id,
+        now,
+        Some(now + u64::from(ttl)),
+    )
+    .map_err(map_err)
 }
 
 /// Mints a Stream Video call token (at least one call id; without any, use [`stream_user`]).
@@ -164,6 +188,13 @@ pub fn stream_video(
         return stream_user(secret, user_id, now, ttl);
     }
     let cids: Vec<&str> = call_cids.iter().map(String::as_str).collect();
-    rtc_signing::stream::video_token(&stream_key(secret), user_id, &cids, role, now, Some(now + u64::from(ttl)))
-        .map_err(map_err)
+    rtc_signing::stream::video_token(
+        &stream_key(secret),
+        user_id,
+        &cids,
+        role,
+        now,
+        Some(now + u64::from(ttl)),
+    )
+    .map_err(map_err)
 }

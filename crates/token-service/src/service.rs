@@ -194,7 +194,9 @@ impl Service {
         if hs_secrets.is_some() && initial_hs.is_empty() {
             // Not loaded yet (store unreachable): requests answer 503 until it is, so this random,
             // never-shared placeholder only satisfies the constructor and verifies nothing.
-            let placeholder: String = (0..4).map(|_| format!("{:016x}", rand::random::<u64>())).collect();
+            let placeholder: String = (0..4)
+                .map(|_| format!("{:016x}", rand::random::<u64>()))
+                .collect();
             initial_hs = vec![Secret::new(placeholder)];
         }
         let auth = Authenticator::new(parts.auth, initial_hs)

@@ -35,7 +35,9 @@ async fn service(provider: Provider, now: u64) -> Service {
     let env = env_file();
     let get = common::getter(env.clone());
     let config = Config::from_env(provider, &get).unwrap();
-    let secrets: Value = serde_json::from_str(&std::fs::read_to_string(events_dir().join("secrets.json")).unwrap()).unwrap();
+    let secrets: Value =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join("secrets.json")).unwrap())
+            .unwrap();
     let mut source = StaticSource::new();
     for (id, v) in secrets.as_object().unwrap() {
         source = source.with(id.clone(), v.to_string());
@@ -52,7 +54,11 @@ async fn service(provider: Provider, now: u64) -> Service {
         access: token_service::access::AccessChecker::disabled(),
         clock: Arc::new(ManualClock::new(now)),
         salt: random_salt(),
-        telemetry: Telemetry::new("RtcTokens", format!("{}-token", provider.name()), null_sink()),
+        telemetry: Telemetry::new(
+            "RtcTokens",
+            format!("{}-token", provider.name()),
+            null_sink(),
+        ),
     })
     .await
     .unwrap()
@@ -60,7 +66,9 @@ async fn service(provider: Provider, now: u64) -> Service {
 
 #[tokio::test]
 async fn every_event_answers_as_documented() {
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(events_dir().join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join("manifest.json")).unwrap())
+            .unwrap();
     let entries = manifest["events"].as_array().unwrap();
     // Every event file is in the manifest, and every manifest entry has its file.
     let mut on_disk: Vec<String> = std::fs::read_dir(events_dir())
@@ -69,7 +77,10 @@ async fn every_event_answers_as_documented() {
         .filter(|n| n.ends_with(".json") && n != "manifest.json" && n != "secrets.json")
         .collect();
     on_disk.sort();
-    let mut listed: Vec<String> = entries.iter().map(|e| e["file"].as_str().unwrap().to_owned()).collect();
+    let mut listed: Vec<String> = entries
+        .iter()
+        .map(|e| e["file"].as_str().unwrap().to_owned())
+        .collect();
     listed.sort();
     assert_eq!(on_disk, listed);
 
@@ -81,10 +92,16 @@ async fn every_event_answers_as_documented() {
     for e in entries {
         let file = e["file"].as_str().unwrap();
         let text = std::fs::read_to_string(events_dir().join(file)).unwrap();
-        let req = lambda_http::request::from_str(&text).unwrap_or_else(|err| panic!("{file}: {err}"));
+        let req =
+            lambda_http::request::from_str(&text).unwrap_or_else(|err| panic!("{file}: {err}"));
         let svc = &services[e["function"].as_str().unwrap()];
         let a = common::call(svc, req).await;
-        assert_eq!(a.status, e["status"].as_u64().unwrap() as u16, "{file}: {:?}", a.body);
+        assert_eq!(
+            a.status,
+            e["status"].as_u64().unwrap() as u16,
+            "{file}: {:?}",
+            a.body
+        );
         assert_eq!(a.headers["cache-control"], "no-store", "{file}");
         if let Some(code) = e["error"].as_str() {
             assert_eq!(a.code(), code, "{file}");
@@ -93,8 +110,14 @@ async fn every_event_answers_as_documented() {
             for (k, v) in expected {
                 assert_eq!(&a.body[k], v, "{file}: field {k}");
             }
-            let token = a.body.get("token").or_else(|| a.body.get("participant_token"));
-            assert!(token.and_then(Value::as_str).is_some_and(|t| t.len() > 20), "{file}: a token");
+            let token = a
+                .body
+                .get("token")
+                .or_else(|| a.body.get("participant_token"));
+            assert!(
+                token.and_then(Value::as_str).is_some_and(|t| t.len() > 20),
+                "{file}: a token"
+            );
         }
         if let Some(ttl) = e["ttl"].as_u64() {
             assert_eq!(a.body["expiresAt"].as_u64().unwrap(), now + ttl, "{file}");

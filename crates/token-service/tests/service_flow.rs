@@ -14,7 +14,12 @@ use serde_json::json;
 use token_service::clock::ManualClock;
 use token_service::{Provider, Service};
 
-async fn init(provider: Provider, env: std::collections::HashMap<String, String>, moto: &Moto, clock: &ManualClock) -> Result<Service, token_service::InitError> {
+async fn init(
+    provider: Provider,
+    env: std::collections::HashMap<String, String>,
+    moto: &Moto,
+    clock: &ManualClock,
+) -> Result<Service, token_service::InitError> {
     let get = getter(env);
     Service::from_env_with(provider, &get, moto.aws().await, Arc::new(clock.clone())).await
 }
@@ -26,13 +31,17 @@ fn agora_body() -> serde_json::Value {
 #[tokio::test]
 async fn secrets_load_at_init_rotate_survive_outage_and_recover() {
     let mut moto = Moto::start();
-    moto.put_secret("caller-hs256", &json!({"secret": HS_SECRET}).to_string()).await;
-    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT)).await;
+    moto.put_secret("caller-hs256", &json!({"secret": HS_SECRET}).to_string())
+        .await;
+    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT))
+        .await;
     let now = unix_now();
     let clock = ManualClock::new(now);
     let mut env = hs256_env(Provider::Agora);
     env.insert("SECRET_REFRESH_SECONDS".into(), "60".into());
-    let svc = init(Provider::Agora, env.clone(), &moto, &clock).await.unwrap();
+    let svc = init(Provider::Agora, env.clone(), &moto, &clock)
+        .await
+        .unwrap();
     let jwt = hs256_jwt(&claims("alice", now, json!({})), HS_SECRET);
 
     // Loaded at INIT: the token verifies with the first certificate.
@@ -44,10 +53,14 @@ async fn secrets_load_at_init_rotate_survive_outage_and_recover() {
     assert_eq!(parsed.token.issued_at as u64, now);
 
     // Rotated: still the old one inside the interval, the new one after it.
-    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT_2)).await;
+    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT_2))
+        .await;
     clock.advance(30);
     let a = call(&svc, post("/agora/token", &jwt, &agora_body())).await;
-    AccessToken2::parse(a.body["token"].as_str().unwrap()).unwrap().verify_with_certificate(AGORA_CERT).unwrap();
+    AccessToken2::parse(a.body["token"].as_str().unwrap())
+        .unwrap()
+        .verify_with_certificate(AGORA_CERT)
+        .unwrap();
     clock.advance(31);
     let a = call(&svc, post("/agora/token", &jwt, &agora_body())).await;
     let parsed = AccessToken2::parse(a.body["token"].as_str().unwrap()).unwrap();
@@ -61,33 +74,58 @@ async fn secrets_load_at_init_rotate_survive_outage_and_recover() {
     assert_eq!(a.status, 200, "{:?}", a.body);
 
     // A fresh INIT with Secrets Manager down still starts, answers 503 + Retry-After...
-    let svc2 = init(Provider::Agora, env.clone(), &moto, &clock).await.expect("INIT survives an unreachable store");
+    let svc2 = init(Provider::Agora, env.clone(), &moto, &clock)
+        .await
+        .expect("INIT survives an unreachable store");
     let a = call(&svc2, post("/agora/token", &jwt, &agora_body())).await;
     assert_eq!(a.status, 503);
     assert_eq!(a.code(), "service_unavailable");
     assert!(a.headers["retry-after"].parse::<u64>().unwrap() >= 1);
     // ...and recovers on the next request once it is back.
     moto.restart();
-    moto.put_secret("caller-hs256", &json!({"secret": HS_SECRET}).to_string()).await;
-    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT)).await;
+    moto.put_secret("caller-hs256", &json!({"secret": HS_SECRET}).to_string())
+        .await;
+    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT))
+        .await;
     let a = call(&svc2, post("/agora/token", &jwt, &agora_body())).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
 
     // Malformed secret JSON: INIT stops with a message naming the secret and the field, not the value.
-    moto.put_secret("agora-secret", &format!("{{\"app_id\":\"{AGORA_APP_ID}\",\"app_certificate\":\"{AGORA_CERT}\"")).await;
-    let e = init(Provider::Agora, env.clone(), &moto, &clock).await.unwrap_err().to_string();
-    assert!(e.contains("agora-secret") && e.contains("not JSON") && !e.contains(AGORA_CERT), "{e}");
-    moto.put_secret("agora-secret", &json!({"app_id": AGORA_APP_ID}).to_string()).await;
-    let e = init(Provider::Agora, env.clone(), &moto, &clock).await.unwrap_err().to_string();
-    assert!(e.contains("app_certificate") && e.contains("missing"), "{e}");
+    moto.put_secret(
+        "agora-secret",
+        &format!("{{\"app_id\":\"{AGORA_APP_ID}\",\"app_certificate\":\"{AGORA_CERT}\""),
+    )
+    .await;
+    let e = init(Provider::Agora, env.clone(), &moto, &clock)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("agora-secret") && e.contains("not JSON") && !e.contains(AGORA_CERT),
+        "{e}"
+    );
+    moto.put_secret("agora-secret", &json!({"app_id": AGORA_APP_ID}).to_string())
+        .await;
+    let e = init(Provider::Agora, env.clone(), &moto, &clock)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("app_certificate") && e.contains("missing"),
+        "{e}"
+    );
     // A malformed rotation keeps the good value.
-    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT)).await;
+    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT))
+        .await;
     let svc3 = init(Provider::Agora, env, &moto, &clock).await.unwrap();
     moto.put_secret("agora-secret", "garbage").await;
     clock.advance(61);
     let a = call(&svc3, post("/agora/token", &jwt, &agora_body())).await;
     assert_eq!(a.status, 200);
-    AccessToken2::parse(a.body["token"].as_str().unwrap()).unwrap().verify_with_certificate(AGORA_CERT).unwrap();
+    AccessToken2::parse(a.body["token"].as_str().unwrap())
+        .unwrap()
+        .verify_with_certificate(AGORA_CERT)
+        .unwrap();
 }
 
 /// Captures every log line (tracing) of the current thread.
@@ -113,10 +151,12 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
         .with_writer(move || l2.clone())
         .finish();
     // Global (not scoped): callsites first hit by the concurrent test would otherwise cache "no interest".
-    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber of this binary");
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("the only global subscriber of this binary");
 
     let moto = Moto::start();
-    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT)).await;
+    moto.put_secret("agora-secret", &agora_secret(AGORA_CERT))
+        .await;
     moto.put_secret("livekit-secret", &livekit_secret()).await;
     moto.put_secret("stream-secret", &stream_secret()).await;
     let jwks = JwksServer::start().await;
@@ -149,11 +189,22 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     let parsed = AccessToken2::parse(a.body["token"].as_str().unwrap()).unwrap();
     parsed.verify_with_certificate(AGORA_CERT).unwrap();
     let services = format!("{:?}", parsed.token.services);
-    assert!(services.contains("live-alice") && services.contains("alice"), "{services}");
+    assert!(
+        services.contains("live-alice") && services.contains("alice"),
+        "{services}"
+    );
     tokens.push(a.body["token"].as_str().unwrap().to_owned());
     jwts.push(jwt.clone());
     // Another's channel: subscriber only is not even allowed here (no rule) -> 403.
-    let a = call(&svc, post("/agora/token", &jwt, &json!({"channel": "live-bob", "role": "subscriber"}))).await;
+    let a = call(
+        &svc,
+        post(
+            "/agora/token",
+            &jwt,
+            &json!({"channel": "live-bob", "role": "subscriber"}),
+        ),
+    )
+    .await;
     assert_eq!((a.status, a.code()), (403, "room_not_allowed"));
     assert!(jwks.hits() >= 1);
 
@@ -162,7 +213,15 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     env.insert("POLICY_JSON".into(), policy.clone());
     let svc = init(Provider::LiveKit, env, &moto, &clock).await.unwrap();
     let guide_jwt = rs256_jwt(&claims("gina", now, json!({"roles": ["guide"]})));
-    let a = call(&svc, post("/livekit/token", &guide_jwt, &json!({"room_name": "tour-1", "participant_name": "Gina"}))).await;
+    let a = call(
+        &svc,
+        post(
+            "/livekit/token",
+            &guide_jwt,
+            &json!({"room_name": "tour-1", "participant_name": "Gina"}),
+        ),
+    )
+    .await;
     assert_eq!(a.status, 201, "{:?}", a.body);
     assert_eq!(a.body["server_url"], LIVEKIT_URL);
     let tok = a.body["participant_token"].as_str().unwrap().to_owned();
@@ -176,11 +235,29 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     tokens.push(tok);
     jwts.push(guide_jwt);
     let guest_jwt = rs256_jwt(&claims("gus", now, json!({})));
-    let a = call(&svc, post("/livekit/token", &guest_jwt, &json!({"room_name": "tour-1"}))).await;
-    let c = rtc_signing::livekit::verify(a.body["participant_token"].as_str().unwrap(), &key, now, 0).unwrap();
+    let a = call(
+        &svc,
+        post(
+            "/livekit/token",
+            &guest_jwt,
+            &json!({"room_name": "tour-1"}),
+        ),
+    )
+    .await;
+    let c =
+        rtc_signing::livekit::verify(a.body["participant_token"].as_str().unwrap(), &key, now, 0)
+            .unwrap();
     let v = c.grants.video.unwrap();
     assert_eq!((v.can_publish, v.can_subscribe), (Some(false), Some(true)));
-    let a = call(&svc, post("/livekit/token", &guest_jwt, &json!({"room_name": "tour-1", "role": "guide"}))).await;
+    let a = call(
+        &svc,
+        post(
+            "/livekit/token",
+            &guest_jwt,
+            &json!({"room_name": "tour-1", "role": "guide"}),
+        ),
+    )
+    .await;
     assert_eq!((a.status, a.code()), (403, "role_not_allowed"));
 
     // Stream video for the caller's own call.
@@ -188,11 +265,20 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     env.insert("POLICY_JSON".into(), policy);
     let svc = init(Provider::Stream, env, &moto, &clock).await.unwrap();
     let jwt = rs256_jwt(&claims("alice", now, json!({})));
-    let a = call(&svc, post("/stream/token", &jwt, &json!({"call_cids": ["default:alice-1"], "role": "admin"}))).await;
+    let a = call(
+        &svc,
+        post(
+            "/stream/token",
+            &jwt,
+            &json!({"call_cids": ["default:alice-1"], "role": "admin"}),
+        ),
+    )
+    .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     assert_eq!(a.body["userId"], "alice");
     let tok = a.body["token"].as_str().unwrap().to_owned();
-    let c = rtc_signing::stream::verify(&tok, &rtc_signing::Secret::new(STREAM_SECRET), now, 0).unwrap();
+    let c = rtc_signing::stream::verify(&tok, &rtc_signing::Secret::new(STREAM_SECRET), now, 0)
+        .unwrap();
     assert_eq!(c.user_id.as_deref(), Some("alice"));
     assert_eq!(c.call_cids, vec!["default:alice-1".to_owned()]);
     assert_eq!(c.role.as_deref(), Some("admin"));
@@ -202,10 +288,22 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
 
     // No log line holds a secret, a minted token or a caller JWT; each request logged once.
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    let request_lines = text.lines().filter(|l| l.contains("\"request\"") && l.contains("latency_us")).count();
+    let request_lines = text
+        .lines()
+        .filter(|l| l.contains("\"request\"") && l.contains("latency_us"))
+        .count();
     assert!(request_lines >= 7, "{request_lines} request lines:\n{text}");
-    for needle in [AGORA_CERT, LIVEKIT_SECRET, STREAM_SECRET].iter().map(|s| s.to_string()).chain(tokens).chain(jwts) {
-        assert!(!text.contains(&needle), "a log line leaks {}...", &needle[..8]);
+    for needle in [AGORA_CERT, LIVEKIT_SECRET, STREAM_SECRET]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(tokens)
+        .chain(jwts)
+    {
+        assert!(
+            !text.contains(&needle),
+            "a log line leaks {}...",
+            &needle[..8]
+        );
         // Nor a large part of it (e.g. a JWT's signature alone).
         let tail = &needle[needle.len() - 20..];
         assert!(!text.contains(tail));

@@ -62,7 +62,10 @@ pub fn stream_secret() -> String {
 
 /// Unix seconds now.
 pub fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn fixture_path(name: &str) -> String {
@@ -81,7 +84,12 @@ pub fn rs256_jwt(claims: &Value) -> String {
 /// An HS256 caller JWT signed with `secret`.
 pub fn hs256_jwt(claims: &Value, secret: &str) -> String {
     let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
-    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), claims, &key).unwrap()
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &key,
+    )
+    .unwrap()
 }
 
 /// Standard caller claims for `sub`, valid for an hour from `now`, plus `extra`.
@@ -96,7 +104,11 @@ pub fn claims(sub: &str, now: u64, extra: Value) -> Value {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for(port: u16) {
@@ -131,7 +143,11 @@ impl Moto {
     /// Starts moto on a free port and waits until it accepts connections.
     pub fn start() -> Moto {
         let port = free_port();
-        let mut m = Moto { child: None, port, endpoint: format!("http://127.0.0.1:{port}") };
+        let mut m = Moto {
+            child: None,
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         m.spawn();
         m
     }
@@ -165,9 +181,19 @@ impl Moto {
     pub async fn put_secret(&self, id: &str, value: &str) {
         let aws = token_service::aws::Aws::for_endpoint(&self.endpoint, "us-east-1").await;
         let sm = aws.secrets_manager();
-        let created = sm.create_secret().name(id).secret_string(value).send().await;
+        let created = sm
+            .create_secret()
+            .name(id)
+            .secret_string(value)
+            .send()
+            .await;
         if created.is_err() {
-            sm.put_secret_value().secret_id(id).secret_string(value).send().await.expect("put_secret_value");
+            sm.put_secret_value()
+                .secret_id(id)
+                .secret_string(value)
+                .send()
+                .await
+                .expect("put_secret_value");
         }
     }
 
@@ -203,7 +229,9 @@ impl JwksServer {
         let h = hits.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { break };
+                let Ok((sock, _)) = listener.accept().await else {
+                    break;
+                };
                 let body = body.clone();
                 let h = h.clone();
                 tokio::spawn(async move {
@@ -225,7 +253,11 @@ impl JwksServer {
                 });
             }
         });
-        JwksServer { url: format!("http://127.0.0.1:{port}/.well-known/jwks.json"), hits, task }
+        JwksServer {
+            url: format!("http://127.0.0.1:{port}/.well-known/jwks.json"),
+            hits,
+            task,
+        }
     }
 
     /// Requests served so far.
@@ -252,7 +284,10 @@ pub fn hs256_env(provider: token_service::Provider) -> HashMap<String, String> {
     e.insert("AUTH_ISSUER".into(), ISSUER.into());
     e.insert("AUTH_AUDIENCE".into(), AUDIENCE.into());
     e.insert("AUTH_HS256_SECRET_ID".into(), "caller-hs256".into());
-    e.insert(provider.secret_id_var().into(), format!("{}-secret", provider.name()));
+    e.insert(
+        provider.secret_id_var().into(),
+        format!("{}-secret", provider.name()),
+    );
     e
 }
 
@@ -264,7 +299,10 @@ pub fn jwks_env(provider: token_service::Provider, jwks_url: &str) -> HashMap<St
     e.insert("AUTH_AUDIENCE".into(), AUDIENCE.into());
     e.insert("AUTH_JWKS_URL".into(), jwks_url.into());
     e.insert("AUTH_ROLE_CLAIMS".into(), "roles".into());
-    e.insert(provider.secret_id_var().into(), format!("{}-secret", provider.name()));
+    e.insert(
+        provider.secret_id_var().into(),
+        format!("{}-secret", provider.name()),
+    );
     e
 }
 
@@ -275,7 +313,10 @@ pub fn event(path: &str, headers: &[(&str, &str)], body: &str) -> Request {
 
 /// As [`event`] with any method.
 pub fn event_with(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request {
-    let h: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let h: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     let ev = json!({
         "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
         "headers": h,
@@ -292,7 +333,14 @@ pub fn event_with(method: &str, path: &str, headers: &[(&str, &str)], body: &str
 /// A JSON `POST` with a bearer token.
 pub fn post(path: &str, jwt: &str, body: &Value) -> Request {
     let auth = format!("Bearer {jwt}");
-    event(path, &[("authorization", &auth), ("content-type", "application/json")], &body.to_string())
+    event(
+        path,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &body.to_string(),
+    )
 }
 
 /// A decoded answer.
@@ -316,7 +364,11 @@ impl Answer {
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
             .collect();
         let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// The error code of an error body.
