@@ -552,9 +552,30 @@ fn sign(certificate: &str, issued_at: u32, salt: u32, info: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+thread_local! {
+    /// One deflate stream per thread, reset after each use. A fresh stream allocates ~270 KB; when
+    /// glibc gives that back to the OS after every token (heap trimming), each mint pays the page
+    /// faults again (measured 120 us instead of 15 us). `deflateReset` gives the same state as a fresh
+    /// `deflateInit`, so the output bytes are unchanged (the vector tests check this).
+    static DEFLATE: std::cell::RefCell<Option<Compress>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Stock zlib, level 6, window 15: byte-identical to Python/C++/Java builders.
 fn zlib_compress(data: &[u8]) -> Result<Vec<u8>> {
-    let mut c = Compress::new(Compression::new(6), true);
+    DEFLATE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let c = slot.get_or_insert_with(|| Compress::new(Compression::new(6), true));
+            c.reset();
+            let out = deflate_all(c, data);
+            c.reset();
+            out
+        }
+        // Re-entrant use cannot happen today; fall back to a fresh stream rather than panic.
+        Err(_) => deflate_all(&mut Compress::new(Compression::new(6), true), data),
+    })
+}
+
+fn deflate_all(c: &mut Compress, data: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(data.len() + 64);
     loop {
         let status = c
