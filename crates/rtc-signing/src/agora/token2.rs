@@ -564,8 +564,8 @@ thread_local! {
 fn zlib_compress(data: &[u8]) -> Result<Vec<u8>> {
     DEFLATE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
+            // A stream in the slot is always freshly reset (below), so it is used as is.
             let c = slot.get_or_insert_with(|| Compress::new(Compression::new(6), true));
-            c.reset();
             let out = deflate_all(c, data);
             c.reset();
             out
