@@ -301,6 +301,9 @@ impl<T> std::fmt::Debug for SecretCache<T> {
 /// After a failed re-read, the next attempt waits at most this long.
 pub const RETRY_AFTER_FAILURE_SECS: u64 = 30;
 
+/// How long a due re-read may hold a request when the previous value can still serve.
+pub const REFRESH_BUDGET: std::time::Duration = std::time::Duration::from_millis(1200);
+
 impl<T: Send + Sync> SecretCache<T> {
     /// A cache with nothing loaded yet.
     pub fn new(
@@ -394,7 +397,25 @@ impl<T: Send + Sync> SecretCache<T> {
                 return Ok((v.clone(), version));
             }
         }
-        match self.load(now).await {
+        // With a value to fall back on, a re-read may cost a request at most REFRESH_BUDGET; without
+        // one, the SDK's own operation timeout bounds it. This keeps several due secrets inside the
+        // Lambda timeout even while Secrets Manager hangs.
+        let result = if value.is_some() {
+            match tokio::time::timeout(REFRESH_BUDGET, self.load(now)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let retry = now.saturating_add(self.refresh_secs.min(RETRY_AFTER_FAILURE_SECS));
+                    self.store(|s| s.next_fetch = retry);
+                    Err(SourceError::Unavailable {
+                        id: self.id.clone(),
+                        reason: "re-read timed out".into(),
+                    })
+                }
+            }
+        } else {
+            self.load(now).await
+        };
+        match result {
             Ok(v) => {
                 let (_, _, version) = self.snapshot();
                 Ok((v, version))

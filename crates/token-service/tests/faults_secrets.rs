@@ -74,9 +74,6 @@ async fn slow_beyond_the_timeout_is_bounded_then_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "KNOWN DEFECT found by this test: with Secrets Manager hanging, the due re-reads of the \
-            caller HS256 secret and the provider secret run one after the other (4 s operation \
-            timeout each), ~8 s > the 5 s Lambda timeout. Un-ignore once re-reads are bounded together."]
 async fn slow_when_every_secret_is_due_keeps_serving_within_the_timeout() {
     // Loaded fine at INIT; later every cached secret is due for its re-read while Secrets Manager
     // hangs. The old values must keep serving, and the request must still finish inside the
