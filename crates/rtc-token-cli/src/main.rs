@@ -19,7 +19,11 @@ mod serve;
 mod serve_wiring;
 
 #[derive(Parser)]
-#[command(name = "rtc-token", version, about = "Agora, LiveKit and Stream tokens: mint, inspect, serve")]
+#[command(
+    name = "rtc-token",
+    version,
+    about = "Agora, LiveKit and Stream tokens: mint, inspect, serve"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
