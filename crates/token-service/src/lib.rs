@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod handler;
+pub mod lambda;
 pub mod mint;
 pub mod policy;
 pub mod secrets;
