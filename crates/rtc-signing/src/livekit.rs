@@ -31,7 +31,7 @@ pub const PARTICIPANT_KINDS: [&str; 7] = [
 ];
 
 /// LiveKit API key + secret. `Debug` hides the secret.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct LiveKitKey {
     /// The API key (`iss`).
     pub api_key: String,
@@ -42,27 +42,11 @@ pub struct LiveKitKey {
 impl LiveKitKey {
     /// Both values must be non-empty.
     pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Result<Self> {
-        let api_key = api_key.into();
-        let api_secret = api_secret.into();
-        if api_key.is_empty() {
-            return Err(Error::invalid("api_key", "must not be empty"));
-        }
-        if api_secret.is_empty() {
-            return Err(Error::invalid("api_secret", "must not be empty"));
-        }
+        let (api_key, api_secret) = crate::secret::api_key_pair(api_key.into(), api_secret.into())?;
         Ok(LiveKitKey {
             api_key,
-            api_secret: Secret::new(api_secret),
+            api_secret,
         })
-    }
-}
-
-impl std::fmt::Debug for LiveKitKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LiveKitKey")
-            .field("api_key", &self.api_key)
-            .field("api_secret", &"<redacted>")
-            .finish()
     }
 }
 

@@ -26,3 +26,15 @@ impl From<String> for Secret {
         Secret(value)
     }
 }
+
+/// Validates an API key + secret pair (both non-empty), as LiveKit and Stream keys need; the secret
+/// comes back wrapped so it cannot be printed.
+pub(crate) fn api_key_pair(api_key: String, api_secret: String) -> crate::Result<(String, Secret)> {
+    if api_key.is_empty() {
+        return Err(crate::Error::invalid("api_key", "must not be empty"));
+    }
+    if api_secret.is_empty() {
+        return Err(crate::Error::invalid("api_secret", "must not be empty"));
+    }
+    Ok((api_key, Secret(api_secret)))
+}

@@ -18,7 +18,7 @@ pub const IAT_BACKDATE_SECS: u64 = 5;
 pub const MAX_USER_ID_BYTES: usize = 255;
 
 /// Stream API key + secret. `Debug` hides the secret.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct StreamKey {
     /// The API key (travels beside the token, not in it).
     pub api_key: String,
@@ -29,27 +29,11 @@ pub struct StreamKey {
 impl StreamKey {
     /// Both values must be non-empty.
     pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Result<Self> {
-        let api_key = api_key.into();
-        let api_secret = api_secret.into();
-        if api_key.is_empty() {
-            return Err(Error::invalid("api_key", "must not be empty"));
-        }
-        if api_secret.is_empty() {
-            return Err(Error::invalid("api_secret", "must not be empty"));
-        }
+        let (api_key, api_secret) = crate::secret::api_key_pair(api_key.into(), api_secret.into())?;
         Ok(StreamKey {
             api_key,
-            api_secret: Secret::new(api_secret),
+            api_secret,
         })
-    }
-}
-
-impl std::fmt::Debug for StreamKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamKey")
-            .field("api_key", &self.api_key)
-            .field("api_secret", &"<redacted>")
-            .finish()
     }
 }
 
