@@ -18,6 +18,11 @@ mod mint;
 mod serve;
 mod serve_wiring;
 
+/// mimalloc instead of glibc malloc: under load the local server spent ~17 % of its CPU in glibc's
+/// malloc/free (including `malloc_consolidate`); see BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "rtc-token",

@@ -282,9 +282,12 @@ fn now_millis() -> u64 {
         .unwrap_or(0)
 }
 
-/// Builds the API Gateway HTTP API 2.0 event for the request and lets `lambda_http` convert it, so
-/// the handler sees exactly what it sees on Lambda (lower-case headers, repeated headers joined with
-/// commas, cookies, `requestContext` with a request id, base64 for non-UTF-8 bodies).
+/// Builds the `lambda_http::Request` the Lambda runtime would hand the handler for this request on an
+/// API Gateway HTTP API (payload 2.0, stage `$default`): lower-case headers, repeated headers joined
+/// with commas, cookies as one `cookie` header joined with `; `, the raw path and query string, a
+/// `requestContext` with a request id, the source IP and the method, and the body as text (or bytes
+/// when it is not UTF-8). It is built directly with `lambda_http`'s own request extensions rather than
+/// by serialising an event and parsing it back; a test checks that both give the same request.
 pub fn to_lambda_request(
     parts: &http::request::Parts,
     body: &[u8],
@@ -292,77 +295,114 @@ pub fn to_lambda_request(
     id: u64,
     now_ms: u64,
 ) -> Result<lambda_http::Request, String> {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let mut headers = serde_json::Map::new();
-    let mut cookies = Vec::new();
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+
+    let mut headers = http::HeaderMap::with_capacity(parts.headers.keys_len());
+    let mut cookies: Vec<&str> = Vec::new();
     for name in parts.headers.keys() {
-        let values: Vec<&str> = parts
+        let mut values = parts
             .headers
             .get_all(name)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+            .filter_map(|v| v.to_str().ok());
         if name == http::header::COOKIE {
-            for v in &values {
-                cookies.extend(
-                    v.split(';')
-                        .map(|c| c.trim().to_owned())
-                        .filter(|c| !c.is_empty()),
-                );
+            for v in values {
+                cookies.extend(v.split(';').map(str::trim).filter(|c| !c.is_empty()));
             }
             continue;
         }
-        if !values.is_empty() {
-            headers.insert(name.as_str().to_owned(), values.join(",").into());
+        let Some(first) = values.next() else {
+            continue;
+        };
+        let value = match values.next() {
+            // The common case: one value, copied as is.
+            None => http::HeaderValue::from_str(first),
+            Some(second) => {
+                let mut joined = format!("{first},{second}");
+                for v in values {
+                    joined.push(',');
+                    joined.push_str(v);
+                }
+                http::HeaderValue::from_str(&joined)
+            }
+        };
+        if let Ok(value) = value {
+            headers.insert(name.clone(), value);
         }
     }
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().unwrap_or("").to_owned();
-    let method = parts.method.as_str().to_owned();
-    let (body_value, is_b64) = if body.is_empty() {
-        (serde_json::Value::Null, false)
+    if !cookies.is_empty() {
+        if let Ok(v) = http::HeaderValue::from_str(&cookies.join("; ")) {
+            headers.insert(http::header::COOKIE, v);
+        }
+    }
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or("");
+    // As lambda_http: scheme from `x-forwarded-proto` (else https), host from `host` (else the
+    // domain name), the path normalised by the URL parser, then the raw query string. Where
+    // lambda_http would panic on a host it cannot parse, this falls back to `localhost`.
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("https");
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let mut uri = url::Url::parse(&format!("{scheme}://{host}{path}"))
+        .or_else(|_| url::Url::parse(&format!("https://localhost{path}")))
+        .map_err(|e| format!("cannot build the request: {e}"))?
+        .to_string();
+    if !query.is_empty() {
+        uri.push('?');
+        uri.push_str(query);
+    }
+    let uri: http::Uri = uri
+        .parse()
+        .map_err(|e| format!("cannot build the request: {e}"))?;
+    let body = if body.is_empty() {
+        lambda_http::Body::Empty
     } else {
         match std::str::from_utf8(body) {
-            Ok(s) => (serde_json::Value::String(s.to_owned()), false),
-            Err(_) => (serde_json::Value::String(b64(body)), true),
+            Ok(s) => lambda_http::Body::Text(s.to_owned()),
+            Err(_) => lambda_http::Body::Binary(body.to_vec()),
         }
     };
-    let user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let request_id = format!("local-{:x}-{id:x}", now_ms);
-    let event = serde_json::json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "cookies": if cookies.is_empty() { serde_json::Value::Null } else { cookies.into() },
-        "headers": headers,
-        "requestContext": {
-            "accountId": "local",
-            "apiId": "local",
-            "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "requestId": request_id,
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "",
-            "timeEpoch": now_ms,
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": format!("{:?}", parts.version),
-                "sourceIp": peer.ip().to_string(),
-                "userAgent": user_agent.unwrap_or(""),
-            }
-        },
-        "body": body_value,
-        "isBase64Encoded": is_b64,
-    });
-    let text = serde_json::to_string(&event).map_err(|e| format!("cannot build the event: {e}"))?;
-    lambda_http::request::from_str(&text).map_err(|e| format!("cannot build the request: {e}"))
+
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.route_key = Some("$default".to_owned());
+    ctx.account_id = Some("local".to_owned());
+    ctx.stage = Some("$default".to_owned());
+    ctx.request_id = Some(format!("local-{now_ms:x}-{id:x}"));
+    ctx.apiid = Some("local".to_owned());
+    ctx.domain_name = Some("localhost".to_owned());
+    ctx.domain_prefix = Some("localhost".to_owned());
+    ctx.time = Some(String::new());
+    ctx.time_epoch = i64::try_from(now_ms).unwrap_or(i64::MAX);
+    ctx.http.method = parts.method.clone();
+    ctx.http.path = Some(path.to_owned());
+    ctx.http.protocol = Some(format!("{:?}", parts.version));
+    ctx.http.source_ip = Some(peer.ip().to_string());
+    ctx.http.user_agent = Some(
+        parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+    );
+
+    let mut req = http::Request::new(body);
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
+    let query_map: lambda_http::aws_lambda_events::query_map::QueryMap =
+        query.parse().unwrap_or_default();
+    Ok(req
+        .with_raw_http_path(path)
+        .with_query_string_parameters(query_map)
+        .with_request_context(RequestContext::ApiGatewayV2(ctx)))
 }
 
 /// Converts the handler's response to the wire.
@@ -398,6 +438,90 @@ fn error_response(status: u16, code: &str, message: &str) -> hyper::Response<Ful
 mod tests {
     use super::*;
     use lambda_http::RequestExt;
+
+    /// Builds the API Gateway HTTP API 2.0 event for the request and lets `lambda_http` convert it, so
+    /// the handler sees exactly what it sees on Lambda (lower-case headers, repeated headers joined with
+    /// commas, cookies, `requestContext` with a request id, base64 for non-UTF-8 bodies).
+    pub fn to_lambda_request_via_event(
+        parts: &http::request::Parts,
+        body: &[u8],
+        peer: SocketAddr,
+        id: u64,
+        now_ms: u64,
+    ) -> Result<lambda_http::Request, String> {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let mut headers = serde_json::Map::new();
+        let mut cookies = Vec::new();
+        for name in parts.headers.keys() {
+            let values: Vec<&str> = parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            if name == http::header::COOKIE {
+                for v in &values {
+                    cookies.extend(
+                        v.split(';')
+                            .map(|c| c.trim().to_owned())
+                            .filter(|c| !c.is_empty()),
+                    );
+                }
+                continue;
+            }
+            if !values.is_empty() {
+                headers.insert(name.as_str().to_owned(), values.join(",").into());
+            }
+        }
+        let path = parts.uri.path().to_owned();
+        let query = parts.uri.query().unwrap_or("").to_owned();
+        let method = parts.method.as_str().to_owned();
+        let (body_value, is_b64) = if body.is_empty() {
+            (serde_json::Value::Null, false)
+        } else {
+            match std::str::from_utf8(body) {
+                Ok(s) => (serde_json::Value::String(s.to_owned()), false),
+                Err(_) => (serde_json::Value::String(b64(body)), true),
+            }
+        };
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let request_id = format!("local-{:x}-{id:x}", now_ms);
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "cookies": if cookies.is_empty() { serde_json::Value::Null } else { cookies.into() },
+            "headers": headers,
+            "requestContext": {
+                "accountId": "local",
+                "apiId": "local",
+                "domainName": "localhost",
+                "domainPrefix": "localhost",
+                "requestId": request_id,
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "",
+                "timeEpoch": now_ms,
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": format!("{:?}", parts.version),
+                    "sourceIp": peer.ip().to_string(),
+                    "userAgent": user_agent.unwrap_or(""),
+                }
+            },
+            "body": body_value,
+            "isBase64Encoded": is_b64,
+        });
+        let text =
+            serde_json::to_string(&event).map_err(|e| format!("cannot build the event: {e}"))?;
+        lambda_http::request::from_str(&text).map_err(|e| format!("cannot build the request: {e}"))
+    }
 
     fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
         let mut b = http::Request::builder().method(method).uri(uri);
@@ -443,6 +567,86 @@ mod tests {
             #[allow(unreachable_patterns)]
             _ => panic!("not an HTTP API context"),
         }
+    }
+
+    /// The direct builder gives the request lambda_http builds from the equivalent event.
+    #[test]
+    fn direct_request_equals_the_event_round_trip() {
+        let bin = [0xffu8, 0x00, 0xfe, 0x10];
+        type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a [u8]);
+        let cases: Vec<Case> = vec![
+            (
+                "POST",
+                "/agora/token",
+                vec![
+                    ("Authorization", "Bearer abc"),
+                    ("Content-Type", "application/json"),
+                ],
+                br#"{"channel":"c"}"#,
+            ),
+            (
+                "POST",
+                "/livekit/token?a=1&b=%20x&a=2",
+                vec![
+                    ("Host", "127.0.0.1:8787"),
+                    ("User-Agent", "curl/8"),
+                    ("X-Multi", "a"),
+                    ("X-Multi", "b"),
+                    ("X-Multi", "c"),
+                    ("Cookie", "a=1; b=2"),
+                    ("Cookie", "c=3"),
+                    ("Authorization", "Bearer one"),
+                    ("Authorization", "Bearer two"),
+                ],
+                b"{}",
+            ),
+            (
+                "GET",
+                "/stream/token",
+                vec![("X-Forwarded-Proto", "http")],
+                b"",
+            ),
+            (
+                "PUT",
+                "/x/../stream/token",
+                vec![("Host", "Example.COM")],
+                &bin,
+            ),
+            ("POST", "/prod/agora/token", vec![], b"  "),
+        ];
+        for (method, uri, headers, body) in cases {
+            let p = parts(method, uri, &headers);
+            let a = to_lambda_request(&p, body, peer(), 9, 12_345).unwrap();
+            let b = to_lambda_request_via_event(&p, body, peer(), 9, 12_345).unwrap();
+            assert_eq!(a.method(), b.method(), "{uri}");
+            assert_eq!(a.uri(), b.uri(), "{uri}");
+            assert_eq!(a.headers(), b.headers(), "{uri}");
+            assert_eq!(a.body().as_ref(), b.body().as_ref(), "{uri}");
+            assert_eq!(a.raw_http_path(), b.raw_http_path(), "{uri}");
+            assert_eq!(
+                a.query_string_parameters_ref(),
+                b.query_string_parameters_ref(),
+                "{uri}"
+            );
+            let ctx = |r: &lambda_http::Request| match r.request_context_ref() {
+                Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.clone(),
+                #[allow(unreachable_patterns)]
+                _ => panic!("not an HTTP API context"),
+            };
+            assert_eq!(ctx(&a), ctx(&b), "{uri}");
+            assert_eq!(
+                token_service::handler::route_path(&a),
+                token_service::handler::route_path(&b)
+            );
+        }
+    }
+
+    #[test]
+    fn an_unparsable_host_does_not_panic() {
+        let p = parts("POST", "/agora/token", &[("Host", "a b")]);
+        let r = to_lambda_request(&p, b"{}", peer(), 1, 1).unwrap();
+        assert_eq!(r.uri().path(), "/agora/token");
+        assert_eq!(r.raw_http_path(), "/agora/token");
     }
 
     #[test]
