@@ -14,7 +14,7 @@ use token_service::clock::{random_salt, SystemClock};
 use token_service::config::{policy_source, refresh_seconds, PolicySource};
 use token_service::policy::Policy;
 use token_service::secrets::StaticSource;
-use token_service::telemetry::{null_sink, Telemetry};
+use token_service::telemetry::Telemetry;
 use token_service::{Provider, Service, ServiceParts};
 
 /// The provider secrets' ids in the local [`StaticSource`].
@@ -136,11 +136,7 @@ pub async fn build(
             access: token_service::access::AccessChecker::disabled(),
             clock: Arc::new(SystemClock),
             salt: random_salt(),
-            telemetry: Telemetry::new(
-                "RtcTokensLocal",
-                format!("{}-token", provider.name()),
-                null_sink(),
-            ),
+            telemetry: Telemetry::silent("RtcTokensLocal", format!("{}-token", provider.name())),
         })
         .await
         .map_err(|e| format!("{} route: {e}", provider.name()))?;
