@@ -1,6 +1,8 @@
 //! Hostile-input checks before any cryptography: the `Authorization` header, the compact JWS shape
 //! and the JOSE header.
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::Algorithm;
@@ -95,10 +97,20 @@ pub(crate) struct Segments<'a> {
 }
 
 fn is_b64url(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty() && s.bytes().all(|b| B64URL[usize::from(b)])
 }
+
+/// `true` for the base64url alphabet `[A-Za-z0-9_-]`.
+static B64URL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        i += 1;
+    }
+    t
+};
 
 /// Size cap, exactly three non-empty base64url segments (no padding, no other characters).
 pub(crate) fn split_token(token: &str) -> Result<Segments<'_>, AuthError> {
@@ -112,7 +124,7 @@ pub(crate) fn split_token(token: &str) -> Result<Segments<'_>, AuthError> {
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        let n = token.split('.').count();
+        let n = token.bytes().filter(|b| *b == b'.').count() + 1;
         return Err(AuthError::token(
             "malformed",
             format!("{n} segments, expected 3"),
@@ -164,12 +176,13 @@ impl<'de> Deserialize<'de> for Present {
 
 /// The JOSE header fields we look at. Derived, so a duplicated known field is an error.
 #[derive(Deserialize)]
-struct RawHeader {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    typ: Option<String>,
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    typ: Option<Cow<'a, str>>,
     #[serde(default)]
     cty: Present,
     #[serde(default)]
@@ -223,9 +236,11 @@ pub(crate) fn parse_header(segment: &str) -> Result<JoseHeader, AuthError> {
         }
     }
     if let Some(typ) = &raw.typ {
-        let t = typ.to_ascii_lowercase();
-        let t = t.strip_prefix("application/").unwrap_or(&t);
-        if t != "jwt" && t != "at+jwt" {
+        let t = match typ.get(..12) {
+            Some(p) if p.eq_ignore_ascii_case("application/") => &typ[12..],
+            _ => typ,
+        };
+        if !t.eq_ignore_ascii_case("jwt") && !t.eq_ignore_ascii_case("at+jwt") {
             return Err(AuthError::token(
                 "bad_typ",
                 format!("typ {}", loggable(typ)),
@@ -246,7 +261,10 @@ pub(crate) fn parse_header(segment: &str) -> Result<JoseHeader, AuthError> {
             ));
         }
     }
-    Ok(JoseHeader { alg, kid: raw.kid })
+    Ok(JoseHeader {
+        alg,
+        kid: raw.kid.map(Cow::into_owned),
+    })
 }
 
 /// `kid`: 1..=128 bytes of `[A-Za-z0-9._~+/=:-]`.

@@ -1,10 +1,12 @@
 //! Strict claim checks with the injected clock (`now`, unix seconds).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::{Map, Number, Value};
 
 use crate::config::{AuthConfig, CognitoTokenUse};
 use crate::error::{loggable, AuthError};
@@ -18,80 +20,155 @@ pub const MAX_ROLES: usize = 64;
 /// Time claims above this (year 2286) are treated as malformed.
 const MAX_TIME: f64 = 1.0e10;
 
-/// A JSON object whose top-level member names are unique (RFC 7519 §4: duplicates rejected).
-struct UniqueObject(Map<String, Value>);
+/// A top-level member name: borrowed from the payload unless it holds escapes.
+struct Name<'a>(Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for UniqueObject {
+impl<'de> Deserialize<'de> for Name<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = UniqueObject;
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The payload's top-level members, each kept as its raw JSON text: one pass over the payload, no
+/// allocation per member (names with escapes aside). Member names are unique (RFC 7519 §4:
+/// duplicates rejected). Claims are read from the raw text only when a check needs them.
+#[derive(Debug)]
+pub(crate) struct RawClaims<'a> {
+    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'de> Deserialize<'de> for RawClaims<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawClaims<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<UniqueObject, A::Error> {
-                let mut map = Map::new();
-                while let Some(key) = access.next_key::<String>()? {
-                    let value: Value = access.next_value()?;
-                    if map.insert(key, value).is_some() {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<RawClaims<'de>, A::Error> {
+                let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(12);
+                while let Some(Name(key)) = access.next_key::<Name<'de>>()? {
+                    let value: &'de RawValue = access.next_value()?;
+                    // Skipping a value checks its syntax but neither `\u` escapes (lone
+                    // surrogates) nor nesting depth; the few members that can hold either
+                    // (containers, escaped strings) get the full parse, with its limits.
+                    let text = value.get();
+                    if (text.starts_with(['[', '{']) || text.contains("\\u"))
+                        && serde_json::from_str::<Value>(text).is_err()
+                    {
+                        return Err(serde::de::Error::custom("invalid member value"));
+                    }
+                    if members.iter().any(|(k, _)| *k == key) {
                         return Err(serde::de::Error::custom("duplicate field"));
                     }
+                    members.push((key, value));
                 }
-                Ok(UniqueObject(map))
+                Ok(RawClaims { members })
             }
         }
         d.deserialize_map(V)
     }
 }
 
+impl<'a> RawClaims<'a> {
+    /// The raw JSON text of member `name`.
+    fn raw(&self, name: &str) -> Option<&'a str> {
+        self.members
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.get())
+    }
+
+    /// Member `name` as a JSON value (parsed on demand).
+    pub(crate) fn value(&self, name: &str) -> Option<Value> {
+        self.raw(name).and_then(|t| serde_json::from_str(t).ok())
+    }
+
+    /// All members as a map.
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
+        self.members
+            .iter()
+            .filter_map(|(k, v)| {
+                serde_json::from_str(v.get())
+                    .ok()
+                    .map(|v| (k.to_string(), v))
+            })
+            .collect()
+    }
+}
+
 /// Parses the payload: a JSON object without duplicate members.
-pub(crate) fn parse_claims(payload: &[u8]) -> Result<Map<String, Value>, AuthError> {
-    serde_json::from_slice::<UniqueObject>(payload)
-        .map(|o| o.0)
-        .map_err(|e| {
-            let what = if e.to_string().starts_with("duplicate field") {
-                "duplicate claim".to_string()
-            } else {
-                json_error_kind(&e)
-            };
-            AuthError::token("malformed", format!("payload: {what}"))
-        })
+pub(crate) fn parse_claims(payload: &[u8]) -> Result<RawClaims<'_>, AuthError> {
+    serde_json::from_slice::<RawClaims<'_>>(payload).map_err(|e| {
+        let what = if e.to_string().starts_with("duplicate field") {
+            "duplicate claim".to_string()
+        } else {
+            json_error_kind(&e)
+        };
+        AuthError::token("malformed", format!("payload: {what}"))
+    })
 }
 
 /// A NumericDate: a finite, non-negative JSON number (fractions truncated); anything else is an error.
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, AuthError> {
-    let Some(v) = claims.get(name) else {
+fn numeric_date(claims: &RawClaims<'_>, name: &'static str) -> Result<Option<u64>, AuthError> {
+    let Some(text) = claims.raw(name) else {
         return Ok(None);
     };
     let bad = || AuthError::token("bad_claim", format!("{name} is not a NumericDate"));
-    match v {
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                if (u as f64) < MAX_TIME {
-                    return Ok(Some(u));
-                }
-                return Err(bad());
-            }
-            match n.as_f64() {
-                Some(f) if f.is_finite() && (0.0..MAX_TIME).contains(&f) => Ok(Some(f as u64)),
-                _ => Err(bad()),
-            }
+    // Only a JSON number parses as a Number; strings, booleans, null, arrays and objects do not.
+    let n: Number = serde_json::from_str(text).map_err(|_| bad())?;
+    if let Some(u) = n.as_u64() {
+        if (u as f64) < MAX_TIME {
+            return Ok(Some(u));
         }
+        return Err(bad());
+    }
+    match n.as_f64() {
+        Some(f) if f.is_finite() && (0.0..MAX_TIME).contains(&f) => Ok(Some(f as u64)),
         _ => Err(bad()),
     }
 }
 
+/// The text of a raw JSON string, borrowed when it holds no escapes.
+fn raw_string(text: &str) -> Option<Cow<'_, str>> {
+    if !text.starts_with('"') {
+        return None;
+    }
+    if !text.contains('\\') {
+        // A valid JSON string without escapes: its content is the text between the quotes.
+        return text.get(1..text.len() - 1).map(Cow::Borrowed);
+    }
+    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+}
+
 fn string_claim<'a>(
-    claims: &'a Map<String, Value>,
+    claims: &RawClaims<'a>,
     name: &'static str,
-) -> Result<Option<&'a str>, AuthError> {
-    match claims.get(name) {
+) -> Result<Option<Cow<'a, str>>, AuthError> {
+    match claims.raw(name) {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(AuthError::token(
-            "bad_claim",
-            format!("{name} is not a string"),
-        )),
+        Some(text) => raw_string(text)
+            .map(Some)
+            .ok_or_else(|| AuthError::token("bad_claim", format!("{name} is not a string"))),
     }
 }
 
@@ -124,19 +201,22 @@ fn check_identifier(value: &str, name: &str) -> Result<(), AuthError> {
 
 /// Looks up a dot-separated path (`app_metadata.roles`); a top-level name containing a dot is
 /// tried first as a whole.
-fn claim_path<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    if let Some(v) = claims.get(path) {
+fn claim_path(claims: &RawClaims<'_>, path: &str) -> Option<Value> {
+    if let Some(v) = claims.value(path) {
         return Some(v);
     }
     let mut parts = path.split('.');
-    let mut cur = claims.get(parts.next()?)?;
+    let mut cur = claims.value(parts.next()?)?;
     for p in parts {
-        cur = cur.as_object()?.get(p)?;
+        cur = match cur {
+            Value::Object(mut m) => m.remove(p)?,
+            _ => return None,
+        };
     }
     Some(cur)
 }
 
-fn collect_roles(claims: &Map<String, Value>, paths: &[String]) -> Vec<String> {
+fn collect_roles(claims: &RawClaims<'_>, paths: &[String]) -> Vec<String> {
     let mut roles: Vec<String> = Vec::new();
     let mut push = |s: &str| {
         if roles.len() < MAX_ROLES
@@ -149,9 +229,9 @@ fn collect_roles(claims: &Map<String, Value>, paths: &[String]) -> Vec<String> {
     };
     for path in paths {
         match claim_path(claims, path) {
-            Some(Value::String(s)) => push(s),
+            Some(Value::String(s)) => push(&s),
             Some(Value::Array(items)) => {
-                for item in items {
+                for item in &items {
                     if let Value::String(s) = item {
                         push(s);
                     }
@@ -166,13 +246,13 @@ fn collect_roles(claims: &Map<String, Value>, paths: &[String]) -> Vec<String> {
 /// Runs every claim check and builds the [`Caller`].
 pub(crate) fn check_claims(
     config: &AuthConfig,
-    claims: Map<String, Value>,
+    claims: &RawClaims<'_>,
     now: u64,
 ) -> Result<Caller, AuthError> {
     let leeway = config.leeway_seconds;
 
     // Time: exp required; reject when now >= exp + leeway; nbf/iat may be up to leeway ahead.
-    let exp = numeric_date(&claims, "exp")?
+    let exp = numeric_date(claims, "exp")?
         .ok_or_else(|| AuthError::token("missing_claim", "exp is required"))?;
     if now >= exp.saturating_add(leeway) {
         return Err(AuthError::token(
@@ -180,7 +260,7 @@ pub(crate) fn check_claims(
             format!("exp {exp} + leeway {leeway} <= now {now}"),
         ));
     }
-    if let Some(nbf) = numeric_date(&claims, "nbf")? {
+    if let Some(nbf) = numeric_date(claims, "nbf")? {
         if nbf > now.saturating_add(leeway) {
             return Err(AuthError::token(
                 "not_yet_valid",
@@ -188,7 +268,7 @@ pub(crate) fn check_claims(
             ));
         }
     }
-    if let Some(iat) = numeric_date(&claims, "iat")? {
+    if let Some(iat) = numeric_date(claims, "iat")? {
         if iat > now.saturating_add(leeway) {
             return Err(AuthError::token(
                 "issued_in_future",
@@ -198,21 +278,23 @@ pub(crate) fn check_claims(
     }
 
     // Issuer: a plain string, exactly equal.
-    let iss = string_claim(&claims, "iss")?
+    let iss = string_claim(claims, "iss")?
         .ok_or_else(|| AuthError::token("missing_claim", "iss is required"))?;
-    if iss != config.issuer {
+    if *iss != *config.issuer {
         return Err(AuthError::token(
             "bad_issuer",
             format!(
                 "iss {} is not the configured issuer {}",
-                loggable(iss),
+                loggable(&iss),
                 loggable(&config.issuer)
             ),
         ));
     }
 
     // Audience: required and matching when configured; refused when none is expected.
-    match claims.get("aud") {
+    let aud = claims.raw("aud");
+    let aud_string = aud.and_then(raw_string);
+    match aud {
         None if config.audiences.is_empty() => {}
         None => return Err(AuthError::token("missing_claim", "aud is required")),
         Some(_) if config.audiences.is_empty() => {
@@ -221,19 +303,22 @@ pub(crate) fn check_claims(
                 "token carries aud but no audience is configured",
             ))
         }
-        Some(Value::String(a)) => {
-            if !config.audiences.iter().any(|c| c == a) {
+        Some(_) if aud_string.is_some() => {
+            let a = aud_string.unwrap_or_default();
+            if !config.audiences.iter().any(|c| **c == *a) {
                 return Err(AuthError::token(
                     "bad_audience",
-                    format!("aud {} not accepted", loggable(a)),
+                    format!("aud {} not accepted", loggable(&a)),
                 ));
             }
         }
-        Some(Value::Array(items)) => {
+        Some(text) if text.starts_with('[') => {
+            let items: Vec<Value> = serde_json::from_str(text)
+                .map_err(|_| AuthError::token("bad_claim", "aud is not a string or array"))?;
             let mut matched = false;
             for item in items {
                 match item {
-                    Value::String(a) => matched |= config.audiences.iter().any(|c| c == a),
+                    Value::String(a) => matched |= config.audiences.contains(&a),
                     _ => {
                         return Err(AuthError::token(
                             "bad_claim",
@@ -255,19 +340,19 @@ pub(crate) fn check_claims(
     }
 
     // Subject.
-    let sub = string_claim(&claims, "sub")?
+    let sub = string_claim(claims, "sub")?
         .ok_or_else(|| AuthError::token("missing_claim", "sub is required"))?;
-    check_identifier(sub, "sub")?;
+    check_identifier(&sub, "sub")?;
 
-    provider_rules(config, &claims, now)?;
+    provider_rules(config, claims, now)?;
 
     let subject = if config.user_id_claim == "sub" {
-        sub.to_string()
+        sub.into_owned()
     } else {
-        match claim_path(&claims, &config.user_id_claim) {
+        match claim_path(claims, &config.user_id_claim) {
             Some(Value::String(s)) => {
-                check_identifier(s, &config.user_id_claim)?;
-                s.clone()
+                check_identifier(&s, &config.user_id_claim)?;
+                s
             }
             Some(_) => {
                 return Err(AuthError::token(
@@ -283,30 +368,27 @@ pub(crate) fn check_claims(
             }
         }
     };
-    let roles = collect_roles(&claims, &config.role_claims);
+    let roles = collect_roles(claims, &config.role_claims);
     Ok(Caller {
         subject,
-        issuer: iss.to_string(),
+        issuer: iss.into_owned(),
         provider: config.provider,
         roles,
         expires_at: exp,
-        claims,
+        // Filled in by the caller of this function, which owns the payload.
+        claims: crate::Claims::default(),
     })
 }
 
-fn provider_rules(
-    config: &AuthConfig,
-    claims: &Map<String, Value>,
-    now: u64,
-) -> Result<(), AuthError> {
+fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Result<(), AuthError> {
     let rules = &config.rules;
     if !rules.authorized_parties.is_empty() {
         match string_claim(claims, "azp")? {
-            Some(azp) if rules.authorized_parties.iter().any(|p| p == azp) => {}
+            Some(azp) if rules.authorized_parties.iter().any(|p| **p == *azp) => {}
             Some(azp) => {
                 return Err(AuthError::token(
                     "bad_azp",
-                    format!("azp {} not authorized", loggable(azp)),
+                    format!("azp {} not authorized", loggable(&azp)),
                 ))
             }
             None => return Err(AuthError::token("bad_azp", "azp is required")),
@@ -324,19 +406,23 @@ fn provider_rules(
         }
     }
     if rules.clerk_version {
-        if let Some(v) = claims.get("v") {
-            if v.as_u64() != Some(2) {
+        if let Some(v) = claims.raw("v") {
+            if serde_json::from_str::<Number>(v)
+                .ok()
+                .and_then(|n| n.as_u64())
+                != Some(2)
+            {
                 return Err(AuthError::token("bad_claim", "v is not 2"));
             }
         }
     }
     if let Some(required) = &rules.required_role {
         match string_claim(claims, "role")? {
-            Some(r) if r == required => {}
+            Some(r) if *r == **required => {}
             Some(r) => {
                 return Err(AuthError::token(
                     "bad_role",
-                    format!("role {} is not {required}", loggable(r)),
+                    format!("role {} is not {required}", loggable(&r)),
                 ))
             }
             None => return Err(AuthError::token("bad_role", "role is required")),
@@ -355,19 +441,19 @@ fn provider_rules(
     if let Some((token_use, clients)) = &rules.cognito {
         let got = string_claim(claims, "token_use")?
             .ok_or_else(|| AuthError::token("missing_claim", "token_use is required"))?;
-        if got != token_use.as_str() {
+        if *got != *token_use.as_str() {
             return Err(AuthError::token(
                 "bad_token_use",
-                format!("token_use {} is not {}", loggable(got), token_use.as_str()),
+                format!("token_use {} is not {}", loggable(&got), token_use.as_str()),
             ));
         }
         if *token_use == CognitoTokenUse::Access {
             let cid = string_claim(claims, "client_id")?
                 .ok_or_else(|| AuthError::token("missing_claim", "client_id is required"))?;
-            if !clients.iter().any(|c| c == cid) {
+            if !clients.iter().any(|c| **c == *cid) {
                 return Err(AuthError::token(
                     "bad_client",
-                    format!("client_id {} not accepted", loggable(cid)),
+                    format!("client_id {} not accepted", loggable(&cid)),
                 ));
             }
         }
@@ -393,7 +479,7 @@ mod tests {
 
     fn check(c: &AuthConfig, v: Value) -> Result<Caller, AuthError> {
         let bytes = serde_json::to_vec(&v).unwrap();
-        check_claims(c, parse_claims(&bytes)?, NOW)
+        check_claims(c, &parse_claims(&bytes)?, NOW)
     }
 
     fn with(key: &str, value: Value) -> Value {
@@ -529,6 +615,35 @@ mod tests {
             check(&c, without("sub")).unwrap_err().reason(),
             "missing_claim"
         );
+    }
+
+    /// Claims are read from the raw payload text: escaped strings decode to the same values a full
+    /// parse gives, and the kept payload gives every claim back.
+    #[test]
+    fn escaped_and_nested_claims_read_as_a_full_parse_would() {
+        let mut c = cfg();
+        c.role_claims = vec!["app_metadata.roles".to_owned(), "role".to_owned()];
+        let raw = format!(
+            r#"{{"iss":"https:\/\/issuer.example","aud":["x","rtc"],"sub":"\u00e9l\u00e8ve","exp":{},"iat":{NOW}.5,"role":"guide","app_metadata":{{"roles":["host","guide",7]}},"uid":42}}"#,
+            NOW + 60
+        );
+        let claims = parse_claims(raw.as_bytes()).unwrap();
+        let caller = check_claims(&c, &claims, NOW).unwrap();
+        assert_eq!(caller.issuer, "https://issuer.example");
+        assert_eq!(caller.subject, "\u{e9}l\u{e8}ve");
+        assert_eq!(caller.roles, ["host", "guide"]);
+        let full: Map<String, Value> = serde_json::from_str(&raw).unwrap();
+        assert_eq!(claims.to_map(), full);
+        assert_eq!(claims.value("uid"), Some(serde_json::json!(42)));
+        assert_eq!(claims.value("missing"), None);
+        // A string where a number belongs, and a number where a string belongs, are refused.
+        for (k, v) in [
+            ("exp", json!("1800000060")),
+            ("iss", json!(1)),
+            ("sub", json!(["a"])),
+        ] {
+            assert_eq!(check(&c, with(k, v)).unwrap_err().reason(), "bad_claim");
+        }
     }
 
     #[test]

@@ -527,7 +527,7 @@ mod tests {
             issuer: "https://issuer.test".to_owned(),
             provider: caller_auth::ProviderKind::Hs256,
             roles: roles.iter().map(|s| (*s).to_owned()).collect(),
-            claims: claims.as_object().cloned().unwrap_or_default(),
+            claims: caller_auth::Claims::from_map(claims.as_object().cloned().unwrap_or_default()),
             expires_at: 0,
         }
     }
