@@ -144,5 +144,72 @@ fn es256_key_parsing(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench, es256_key_parsing);
+/// DER `RSAPublicKey` (PKCS#1): SEQUENCE { INTEGER n, INTEGER e }.
+fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn len(out: &mut Vec<u8>, l: usize) {
+        if l < 0x80 {
+            out.push(l as u8);
+        } else {
+            let b = l.to_be_bytes();
+            let skip = b.iter().take_while(|x| **x == 0).count();
+            out.push(0x80 | (b.len() - skip) as u8);
+            out.extend(&b[skip..]);
+        }
+    }
+    fn int(out: &mut Vec<u8>, v: &[u8]) {
+        let v = &v[v.iter().take_while(|x| **x == 0).count()..];
+        let pad = v.first().is_some_and(|b| b & 0x80 != 0);
+        out.push(0x02);
+        len(out, v.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend(v);
+    }
+    let mut body = Vec::new();
+    int(&mut body, n);
+    int(&mut body, e);
+    let mut out = vec![0x30];
+    len(&mut out, body.len());
+    out.extend(body);
+    out
+}
+
+/// Where an RS256 verify goes: the key rebuilt from (n, e) on every verify, as jsonwebtoken does,
+/// versus a key parsed once.
+fn rs256_key_parsing(c: &mut Criterion) {
+    use aws_lc_rs::signature::{
+        ParsedPublicKey, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256,
+    };
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let rs = TestKey::rsa1();
+    let jwk = rs.jwk();
+    let field = |k: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwk[k].as_str().expect("field"))
+            .expect("b64")
+    };
+    let (n, e) = (field("n"), field("e"));
+    let token = rs.sign(&claims(ISS, Some("rtc"), "user"));
+    let (input, sig) = token.rsplit_once('.').expect("token");
+    let sig = URL_SAFE_NO_PAD.decode(sig).expect("sig");
+    let parsed =
+        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, rsa_public_key_der(&n, &e)).expect("key");
+    assert!(parsed.verify_sig(input.as_bytes(), &sig).is_ok());
+    let components = RsaPublicKeyComponents { n: &n, e: &e };
+    assert!(components
+        .verify(&RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &sig)
+        .is_ok());
+    c.bench_function("rs256_aws_lc_components_each_time", |b| {
+        b.iter(|| {
+            black_box(&components).verify(&RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &sig)
+        })
+    });
+    c.bench_function("rs256_aws_lc_parsed_key", |b| {
+        b.iter(|| parsed.verify_sig(black_box(input.as_bytes()), &sig))
+    });
+}
+
+criterion_group!(benches, bench, es256_key_parsing, rs256_key_parsing);
 criterion_main!(benches);
