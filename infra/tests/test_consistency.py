@@ -25,7 +25,7 @@ NOT_DEPLOYED = {
 }
 # Literal env reads: get("X"), var("X"), require("X", ..), nonempty(get, "X"), env::var("X"), ...
 ENV_READ = re.compile(
-    r"\b(?:get|var|require|nonempty|env::var|env::var_os|std::env::var|lookup|getenv)\(\s*(?:[a-z_&]+\s*,\s*)?"
+    r"\b(?:get|var|flag|require|nonempty|env::var|env::var_os|std::env::var|lookup|getenv)\(\s*(?:[a-z_&]+\s*,\s*)?"
     r"\"([A-Z][A-Z0-9_]+)\""
 )
 

@@ -18,6 +18,12 @@
 //! | `FIREBASE_PROJECT_ID` | Firebase project id |
 //! | `AUTH0_DOMAIN` | `tenant.eu.auth0.com` (issuer `https://<domain>/`, with the slash) |
 //! | `COGNITO_USER_POOL_ID`, `COGNITO_REGION`, `COGNITO_CLIENT_ID`, `COGNITO_TOKEN_USE` | Cognito pool, region (default: from the pool id), app client id(s), `access` (default) or `id` |
+//! | `CLERK_REJECT_PENDING_SESSIONS` | `true`: refuse sessions with `sts: "pending"` (organisations mandatory); default `false` |
+//! | `AUTH0_ALLOW_M2M` | `true`: accept machine-to-machine tokens (`gty: client-credentials`); default `false` (refused) |
+//! | `SUPABASE_ALLOW_ANONYMOUS` | `false`: refuse anonymous users (`is_anonymous: true`); default `true` |
+//! | `SUPABASE_REQUIRED_AAL` | `aal2`: require multi-factor sessions (`aal` claim); default: any |
+//! | `OIDC_TOKEN_TYPE` | `access`: accept only RFC 9068 JWT access tokens (header `typ: at+jwt`); default `any` |
+//! | `AUTH_MAX_TOKEN_AGE_SECONDS` | refuse tokens whose `iat` is older than this (then `iat` is required); default: no limit |
 //!
 //! The shared secrets themselves are not read here: in Lambda they come from Secrets Manager
 //! (`AUTH_HS256_SECRET_ID`), locally from `AUTH_HS256_SECRET`; the caller passes them to
@@ -98,6 +104,19 @@ pub struct ProviderRules {
     pub require_auth_time: bool,
     /// Cognito: `token_use` to accept and the app client ids.
     pub cognito: Option<(CognitoTokenUse, Vec<String>)>,
+    /// Clerk: refuse sessions whose `sts` is `pending` (a user who has not finished the session's
+    /// tasks, such as choosing an organisation; set when organisations are mandatory).
+    pub reject_pending_sessions: bool,
+    /// Auth0: refuse machine-to-machine tokens (`gty: client-credentials`): only end users mint.
+    pub reject_machine_tokens: bool,
+    /// Supabase: refuse anonymous users (`is_anonymous: true`).
+    pub reject_anonymous: bool,
+    /// Supabase: the authenticator assurance level required (`aal2` = multi-factor).
+    pub required_aal: Option<String>,
+    /// OIDC: accept only JWT access tokens (RFC 9068: header `typ` `at+jwt`), not ID tokens.
+    pub require_access_token_type: bool,
+    /// Any preset: refuse tokens whose `iat` is older than this many seconds (`iat` then required).
+    pub max_token_age_seconds: Option<u64>,
 }
 
 /// Configuration, the same for the three functions and the local server.
@@ -515,6 +534,57 @@ impl AuthConfig {
                     )))
                 }
             };
+        }
+        let flag = |k: &str, default: bool| -> Result<bool, ConfigError> {
+            match var(k).map(|v| v.to_ascii_lowercase()).as_deref() {
+                None => Ok(default),
+                Some("true" | "1" | "yes") => Ok(true),
+                Some("false" | "0" | "no") => Ok(false),
+                Some(other) => Err(ConfigError::new(format!(
+                    "{k}={other:?}: expected true or false"
+                ))),
+            }
+        };
+        let only_for = |k: &str, kind: ProviderKind| -> Result<(), ConfigError> {
+            if var(k).is_some() && provider != kind {
+                return Err(ConfigError::new(format!(
+                    "{k} applies to AUTH_PROVIDER={} only",
+                    kind.as_str()
+                )));
+            }
+            Ok(())
+        };
+        only_for("CLERK_REJECT_PENDING_SESSIONS", ProviderKind::Clerk)?;
+        only_for("AUTH0_ALLOW_M2M", ProviderKind::Auth0)?;
+        only_for("SUPABASE_ALLOW_ANONYMOUS", ProviderKind::Supabase)?;
+        only_for("SUPABASE_REQUIRED_AAL", ProviderKind::Supabase)?;
+        only_for("OIDC_TOKEN_TYPE", ProviderKind::Oidc)?;
+        c.rules.reject_pending_sessions = flag("CLERK_REJECT_PENDING_SESSIONS", false)?;
+        c.rules.reject_machine_tokens =
+            provider == ProviderKind::Auth0 && !flag("AUTH0_ALLOW_M2M", false)?;
+        c.rules.reject_anonymous = !flag("SUPABASE_ALLOW_ANONYMOUS", true)?;
+        if let Some(v) = var("SUPABASE_REQUIRED_AAL") {
+            if v != "aal1" && v != "aal2" && v != "aal3" {
+                return Err(ConfigError::new(format!(
+                    "SUPABASE_REQUIRED_AAL={v:?}: expected aal1, aal2 or aal3"
+                )));
+            }
+            c.rules.required_aal = Some(v);
+        }
+        c.rules.require_access_token_type = match var("OIDC_TOKEN_TYPE").as_deref() {
+            None | Some("any") => false,
+            Some("access") => true,
+            Some(other) => {
+                return Err(ConfigError::new(format!(
+                    "OIDC_TOKEN_TYPE={other:?}: expected access or any"
+                )))
+            }
+        };
+        if let Some(v) = var("AUTH_MAX_TOKEN_AGE_SECONDS") {
+            let secs: u64 = v.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                ConfigError::new("AUTH_MAX_TOKEN_AGE_SECONDS: a positive whole number of seconds")
+            })?;
+            c.rules.max_token_age_seconds = Some(secs);
         }
         if let Some(v) = var("AUTH_JWKS_MIN_REFETCH_SECONDS") {
             let secs: u64 = v.parse().map_err(|_| {

@@ -212,6 +212,8 @@ struct RawHeader<'a> {
 pub(crate) struct JoseHeader {
     pub alg: Algorithm,
     pub kid: Option<String>,
+    /// `typ` is `at+jwt` (RFC 9068 JWT access token).
+    pub access_token_type: bool,
 }
 
 /// Parses and checks the JOSE header: supported `alg` (never `none`), no `crit`, `jku`, `x5u`,
@@ -239,12 +241,14 @@ pub(crate) fn parse_header(segment: &str) -> Result<JoseHeader, AuthError> {
             ));
         }
     }
+    let mut access_token_type = false;
     if let Some(typ) = &raw.typ {
         let t = match typ.get(..12) {
             Some(p) if p.eq_ignore_ascii_case("application/") => &typ[12..],
             _ => typ,
         };
-        if !t.eq_ignore_ascii_case("jwt") && !t.eq_ignore_ascii_case("at+jwt") {
+        access_token_type = t.eq_ignore_ascii_case("at+jwt");
+        if !t.eq_ignore_ascii_case("jwt") && !access_token_type {
             return Err(AuthError::token(
                 "bad_typ",
                 format!("typ {}", loggable(typ)),
@@ -268,6 +272,7 @@ pub(crate) fn parse_header(segment: &str) -> Result<JoseHeader, AuthError> {
     Ok(JoseHeader {
         alg,
         kid: raw.kid.map(Cow::into_owned),
+        access_token_type,
     })
 }
 

@@ -303,6 +303,12 @@ impl Authenticator {
     pub async fn authenticate_token(&self, token: &str, now: u64) -> Result<Caller, AuthError> {
         let seg = header::split_token(token)?;
         let jose = header::parse_header(seg.header)?;
+        if self.config.rules.require_access_token_type && !jose.access_token_type {
+            return Err(AuthError::token(
+                "bad_typ",
+                "an access token (typ at+jwt) is required",
+            ));
+        }
         if jose.alg.family() == AlgorithmFamily::Hmac {
             self.verify_hmac(jose.alg, &seg)?;
         } else {

@@ -471,6 +471,58 @@ fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Resu
             ));
         }
     }
+    if rules.reject_pending_sessions && string_claim(claims, "sts")?.as_deref() == Some("pending") {
+        return Err(AuthError::token(
+            "pending_session",
+            "the session is pending (sts)",
+        ));
+    }
+    if rules.reject_machine_tokens
+        && string_claim(claims, "gty")?.as_deref() == Some("client-credentials")
+    {
+        return Err(AuthError::token(
+            "machine_token",
+            "machine-to-machine tokens (gty client-credentials) are not accepted",
+        ));
+    }
+    if rules.reject_anonymous && claims.raw("is_anonymous") == Some("true") {
+        return Err(AuthError::token(
+            "anonymous_user",
+            "anonymous users are not accepted",
+        ));
+    }
+    if let Some(required) = &rules.required_aal {
+        // `aal1` < `aal2` < `aal3`; anything else is below every requirement.
+        let level = |s: &str| {
+            s.strip_prefix("aal")
+                .filter(|n| n.len() == 1)
+                .and_then(|n| n.parse::<u8>().ok())
+        };
+        match string_claim(claims, "aal")? {
+            Some(aal) if level(&aal).is_some() && level(&aal) >= level(required) => {}
+            Some(aal) => {
+                return Err(AuthError::token(
+                    "insufficient_aal",
+                    format!("aal {} is below {required}", loggable(&aal)),
+                ))
+            }
+            None => return Err(AuthError::token("missing_claim", "aal is required")),
+        }
+    }
+    if let Some(max_age) = rules.max_token_age_seconds {
+        let iat = numeric_date(claims, "iat")?
+            .ok_or_else(|| AuthError::token("missing_claim", "iat is required (max token age)"))?;
+        if now
+            > iat
+                .saturating_add(max_age)
+                .saturating_add(config.leeway_seconds)
+        {
+            return Err(AuthError::token(
+                "too_old",
+                format!("iat {iat} is more than {max_age} s before now {now}"),
+            ));
+        }
+    }
     if let Some((token_use, clients)) = &rules.cognito {
         let got = string_claim(claims, "token_use")?
             .ok_or_else(|| AuthError::token("missing_claim", "token_use is required"))?;

@@ -420,3 +420,203 @@ async fn hs256_preset_with_rotation() {
         caller_auth::Authenticator::new(caller_auth::AuthConfig::hs256("x", None), vec![]).await;
     assert!(none.is_err());
 }
+
+/// The optional provider rules of the attack catalogue (E24, E27, E30, C16) and the maximum token
+/// age, each off by default except Auth0's machine-token refusal, against a real loopback JWKS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optional_provider_rules() {
+    let key = TestKey::rsa1();
+    let srv = JwksServer::start(Reply::ok(jwks_of(&[key.jwk()]))).await;
+    let issuer = srv.base();
+    let reason = |r: Result<caller_auth::Caller, caller_auth::AuthError>| match r {
+        Ok(c) => format!("ok:{}", c.subject),
+        Err(e) => e.reason().to_owned(),
+    };
+
+    // E27: Clerk `sts: pending` refused only when organisations are mandatory.
+    let mut c = claims(&issuer, None, "user_2abc");
+    c["sid"] = json!("sess_1");
+    c["sts"] = json!("pending");
+    let token = bearer(&key.sign(&c));
+    for (setting, expected) in [(None, "ok:user_2abc"), (Some("true"), "pending_session")] {
+        let mut vars = vec![
+            ("AUTH_PROVIDER", s("clerk")),
+            ("CLERK_FRONTEND_API_URL", issuer.clone()),
+            ("AUTH_JWKS_URL", srv.jwks_url()),
+        ];
+        if let Some(v) = setting {
+            vars.push(("CLERK_REJECT_PENDING_SESSIONS", s(v)));
+        }
+        let (auth, _) = authenticator(config(&vars), &[]).await;
+        assert_eq!(reason(auth.authenticate(Some(&token), NOW).await), expected);
+        let mut active = c.clone();
+        active["sts"] = json!("active");
+        let ok = auth
+            .authenticate(Some(&bearer(&key.sign(&active))), NOW)
+            .await;
+        assert_eq!(reason(ok), "ok:user_2abc");
+    }
+
+    // E30: Auth0 machine-to-machine tokens refused unless AUTH0_ALLOW_M2M=true.
+    let mut c = claims(
+        "https://tenant.eu.auth0.com/",
+        Some("https://rtc"),
+        "cid@clients",
+    );
+    c["gty"] = json!("client-credentials");
+    let token = bearer(&key.sign(&c));
+    for (allow, expected) in [(None, "machine_token"), (Some("true"), "ok:cid@clients")] {
+        let mut vars = vec![
+            ("AUTH_PROVIDER", s("auth0")),
+            ("AUTH0_DOMAIN", s("tenant.eu.auth0.com")),
+            ("AUTH_AUDIENCE", s("https://rtc")),
+            ("AUTH_JWKS_URL", srv.jwks_url()),
+        ];
+        if let Some(v) = allow {
+            vars.push(("AUTH0_ALLOW_M2M", s(v)));
+        }
+        let (auth, _) = authenticator(config(&vars), &[]).await;
+        assert_eq!(reason(auth.authenticate(Some(&token), NOW).await), expected);
+    }
+
+    // E24: Supabase anonymous users and the assurance level.
+    let supa = |extra: &[(&'static str, String)]| {
+        let mut vars = vec![
+            ("AUTH_PROVIDER", s("supabase")),
+            ("SUPABASE_URL", s("https://abc.supabase.co")),
+            ("AUTH_JWKS_URL", srv.jwks_url()),
+        ];
+        vars.extend(extra.iter().cloned());
+        config(&vars)
+    };
+    let user = |anonymous: bool, aal: &str| {
+        let mut c = claims(
+            "https://abc.supabase.co/auth/v1",
+            Some("authenticated"),
+            "6f1c",
+        );
+        c["role"] = json!("authenticated");
+        c["is_anonymous"] = json!(anonymous);
+        c["aal"] = json!(aal);
+        bearer(&key.sign(&c))
+    };
+    let (auth, _) = authenticator(supa(&[]), &[]).await;
+    assert_eq!(
+        reason(auth.authenticate(Some(&user(true, "aal1")), NOW).await),
+        "ok:6f1c"
+    );
+    let (auth, _) = authenticator(supa(&[("SUPABASE_ALLOW_ANONYMOUS", s("false"))]), &[]).await;
+    assert_eq!(
+        reason(auth.authenticate(Some(&user(true, "aal1")), NOW).await),
+        "anonymous_user"
+    );
+    assert_eq!(
+        reason(auth.authenticate(Some(&user(false, "aal1")), NOW).await),
+        "ok:6f1c"
+    );
+    let (auth, _) = authenticator(supa(&[("SUPABASE_REQUIRED_AAL", s("aal2"))]), &[]).await;
+    assert_eq!(
+        reason(auth.authenticate(Some(&user(false, "aal1")), NOW).await),
+        "insufficient_aal"
+    );
+    assert_eq!(
+        reason(auth.authenticate(Some(&user(false, "aaz9")), NOW).await),
+        "insufficient_aal"
+    );
+    assert_eq!(
+        reason(auth.authenticate(Some(&user(false, "aal2")), NOW).await),
+        "ok:6f1c"
+    );
+
+    // C16: an OIDC deployment that takes access tokens only refuses ID tokens (typ JWT).
+    srv.set_discovery(Reply::ok(
+        json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks")}).to_string(),
+    ));
+    let c = claims(&issuer, Some("rtc-api"), "oidc-user");
+    let id_token = bearer(&key.sign(&c));
+    let at_header = json!({"alg": "RS256", "typ": "at+jwt", "kid": key.kid}).to_string();
+    let access_token = bearer(&key.sign_raw(&at_header, &c.to_string()));
+    let base = [
+        ("AUTH_PROVIDER", s("oidc")),
+        ("AUTH_ISSUER", issuer.clone()),
+        ("AUTH_AUDIENCE", s("rtc-api")),
+    ];
+    let (auth, _) = authenticator(config(&base), &[]).await;
+    assert_eq!(
+        reason(auth.authenticate(Some(&id_token), NOW).await),
+        "ok:oidc-user"
+    );
+    assert_eq!(
+        reason(auth.authenticate(Some(&access_token), NOW).await),
+        "ok:oidc-user"
+    );
+    let mut vars = base.to_vec();
+    vars.push(("OIDC_TOKEN_TYPE", s("access")));
+    let (auth, _) = authenticator(config(&vars), &[]).await;
+    assert_eq!(
+        reason(auth.authenticate(Some(&id_token), NOW).await),
+        "bad_typ"
+    );
+    assert_eq!(
+        reason(auth.authenticate(Some(&access_token), NOW).await),
+        "ok:oidc-user"
+    );
+
+    // Maximum token age: iat required, then bounded (with the leeway).
+    let vars = [
+        ("AUTH_PROVIDER", s("jwks")),
+        ("AUTH_ISSUER", issuer.clone()),
+        ("AUTH_JWKS_URL", srv.jwks_url()),
+        ("AUTH_MAX_TOKEN_AGE_SECONDS", s("3600")),
+    ];
+    let (auth, _) = authenticator(config(&vars), &[]).await;
+    let mut c = claims(&issuer, None, "u1");
+    c["exp"] = json!(NOW + 86_400);
+    c["iat"] = json!(NOW - 3600);
+    assert_eq!(
+        reason(auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await),
+        "ok:u1"
+    );
+    c["iat"] = json!(NOW - 3600 - 31);
+    assert_eq!(
+        reason(auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await),
+        "too_old"
+    );
+    c.as_object_mut().unwrap().remove("iat");
+    assert_eq!(
+        reason(auth.authenticate(Some(&bearer(&key.sign(&c))), NOW).await),
+        "missing_claim"
+    );
+}
+
+#[test]
+fn optional_rules_are_validated_and_scoped_to_their_preset() {
+    let err = |pairs: &[(&str, String)]| {
+        caller_auth::AuthConfig::from_env(&|k: &str| {
+            pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap_err()
+        .to_string()
+    };
+    let hs = |k: &'static str, v: &str| {
+        vec![
+            ("AUTH_PROVIDER", s("hs256")),
+            ("AUTH_ISSUER", s("https://i")),
+            (k, s(v)),
+        ]
+    };
+    assert!(err(&hs("AUTH0_ALLOW_M2M", "true")).contains("auth0 only"));
+    assert!(err(&hs("CLERK_REJECT_PENDING_SESSIONS", "true")).contains("clerk only"));
+    assert!(err(&hs("SUPABASE_REQUIRED_AAL", "aal2")).contains("supabase only"));
+    assert!(err(&hs("OIDC_TOKEN_TYPE", "access")).contains("oidc only"));
+    assert!(err(&hs("AUTH_MAX_TOKEN_AGE_SECONDS", "0")).contains("AUTH_MAX_TOKEN_AGE_SECONDS"));
+    let supa = |k: &'static str, v: &str| {
+        vec![
+            ("AUTH_PROVIDER", s("supabase")),
+            ("SUPABASE_URL", s("https://abc.supabase.co")),
+            (k, s(v)),
+        ]
+    };
+    assert!(err(&supa("SUPABASE_REQUIRED_AAL", "mfa")).contains("aal1, aal2 or aal3"));
+    assert!(err(&supa("SUPABASE_ALLOW_ANONYMOUS", "maybe")).contains("true or false"));
+}
