@@ -8,6 +8,14 @@
 
 use std::sync::Arc;
 
+/// The metrics, in the order of the EMF directive, and the outcome each one counts.
+const METRICS: [(&str, Outcome); 4] = [
+    ("TokensIssued", Outcome::Issued),
+    ("AuthFailed", Outcome::AuthFailed),
+    ("PolicyDenied", Outcome::Denied),
+    ("SecretErrors", Outcome::SecretError),
+];
+
 /// Where EMF lines go (stdout in Lambda; tests capture them).
 pub type EmfSink = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -117,16 +125,21 @@ impl Telemetry {
     }
 
     fn build(namespace: String, function: String, sink: Option<EmfSink>) -> Self {
-        // serde_json escapes the two names once; the rest of the line is fixed.
-        let ns = serde_json::Value::String(namespace.clone()).to_string();
-        let func = serde_json::Value::String(function.clone()).to_string();
+        // serde_json writes the constant part once (escaping the two names); a request then only
+        // adds the timestamp and the four counters.
+        let metrics: Vec<serde_json::Value> = METRICS
+            .iter()
+            .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
+            .collect();
+        let directive = serde_json::json!([{
+            "Namespace": namespace,
+            "Dimensions": [["Function"]],
+            "Metrics": metrics,
+        }]);
         let emf_head = "{\"_aws\":{\"Timestamp\":".to_owned();
         let emf_tail = format!(
-            ",\"CloudWatchMetrics\":[{{\"Namespace\":{ns},\"Dimensions\":[[\"Function\"]],\
-             \"Metrics\":[{{\"Name\":\"TokensIssued\",\"Unit\":\"Count\"}},\
-             {{\"Name\":\"AuthFailed\",\"Unit\":\"Count\"}},\
-             {{\"Name\":\"PolicyDenied\",\"Unit\":\"Count\"}},\
-             {{\"Name\":\"SecretErrors\",\"Unit\":\"Count\"}}]}}]}},\"Function\":{func}"
+            ",\"CloudWatchMetrics\":{directive}}},\"Function\":{}",
+            serde_json::Value::String(function.clone())
         );
         Telemetry {
             namespace,
@@ -140,19 +153,14 @@ impl Telemetry {
     /// The EMF line for one request at `now_ms`.
     pub fn emf_line(&self, outcome: Outcome, now_ms: u64) -> String {
         use std::fmt::Write as _;
-        let one = |o: Outcome| u8::from(outcome == o);
         let mut line = String::with_capacity(self.emf_head.len() + self.emf_tail.len() + 96);
         line.push_str(&self.emf_head);
         let _ = write!(line, "{now_ms}");
         line.push_str(&self.emf_tail);
-        let _ = write!(
-            line,
-            ",\"TokensIssued\":{},\"AuthFailed\":{},\"PolicyDenied\":{},\"SecretErrors\":{}}}",
-            one(Outcome::Issued),
-            one(Outcome::AuthFailed),
-            one(Outcome::Denied),
-            one(Outcome::SecretError),
-        );
+        for (name, counted) in METRICS {
+            let _ = write!(line, ",\"{name}\":{}", u8::from(outcome == counted));
+        }
+        line.push('}');
         line
     }
 
