@@ -5,6 +5,7 @@
 # stream-chat), over loopback HTTP, with the same HS256 caller JWT and the same request bodies.
 #
 #   bench/run.sh [bench.py options]     e.g. bench/run.sh --duration 20 --routes agora
+#   bench/run.sh --caller rs256         the same with an RS256 caller JWT from a loopback JWKS
 #
 # Each server runs alone, pinned to core 0 (taskset); the load generator, Debian's `wrk` with
 # bench/wrk/post.lua, runs pinned to core 1. Per route it reports requests/s, p50/p99 latency at
@@ -34,4 +35,7 @@ load=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$load" 'BEGIN { exit !(l > 0.7) }'; then
   echo "bench: warning: 1-min load average is $load; other work on the cores skews the figures" >&2
 fi
-exec python3 bench/tools/bench.py "$@"
+# .venv's Python (set up by scripts/setup-tools) has PyJWT and cryptography for `--caller rs256`.
+py=python3
+[ -x .venv/bin/python ] && py=.venv/bin/python
+exec "$py" bench/tools/bench.py "$@"

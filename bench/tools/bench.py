@@ -101,6 +101,41 @@ def run_wrk(args, url, body, jwt, conns, seconds, delay_ms=0):
         return json.load(f)
 
 
+def rs256_caller(issuer, audience, sub, ttl):
+    """An RSA-2048 caller key, its JWKS served on loopback (a daemon thread), and a caller JWT signed
+    with it. Every server fetches the JWKS once at start and then verifies with the cached key."""
+    import http.server
+    import threading
+
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update(kid="bench-rs256-1", alg="RS256", use="sig")
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Jwks(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=3600")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    now = int(time.time())
+    token = pyjwt.encode({"iss": issuer, "sub": sub, "aud": audience, "iat": now, "nbf": now,
+                          "exp": now + ttl}, key, algorithm="RS256",
+                         headers={"kid": "bench-rs256-1"})
+    return token, f"http://127.0.0.1:{srv.server_address[1]}/jwks.json"
+
+
 def start_server(name, args, env_common):
     port = {"rtc-tokens": args.rust_port, "node": args.node_port, "python": args.py_port}[name]
     env = dict(os.environ, **env_common, PORT=str(port), RUST_LOG=os.environ.get("RUST_LOG", "warn"))
@@ -248,6 +283,9 @@ def main():
     p.add_argument("--py-port", type=int, default=18792)
     p.add_argument("--out", default=os.path.join(BENCH, "results"))
     p.add_argument("--tmp", default="/tmp/rtc-bench")
+    p.add_argument("--caller", choices=["hs256", "rs256"], default="hs256",
+                   help="caller JWT: HS256 shared secret (default) or RS256 from a JWKS served on "
+                        "loopback (needs the `cryptography` and `PyJWT` packages of .venv)")
     args = p.parse_args()
     args.routes = [r for r in args.routes.split(",") if r]
     os.makedirs(args.tmp, exist_ok=True)
@@ -256,13 +294,22 @@ def main():
     secret = os.environ.get("BENCH_HS256_SECRET", "bench-hs256-secret-bench-hs256-secret-0")
     issuer = os.environ.get("BENCH_ISSUER", "https://bench.rtc-tokens.invalid")
     audience = os.environ.get("BENCH_AUDIENCE", "rtc-tokens-bench")
-    env_common = {
-        "AUTH_PROVIDER": "hs256",
-        "AUTH_ISSUER": issuer,
-        "AUTH_AUDIENCE": audience,
-        "AUTH_HS256_SECRET": secret,
-    }
-    jwt = mint(secret, issuer, "alice", audience, 24 * 3600)
+    if args.caller == "rs256":
+        jwt, jwks_url = rs256_caller(issuer, audience, "alice", 24 * 3600)
+        env_common = {
+            "AUTH_PROVIDER": "jwks",
+            "AUTH_ISSUER": issuer,
+            "AUTH_AUDIENCE": audience,
+            "AUTH_JWKS_URL": jwks_url,
+        }
+    else:
+        env_common = {
+            "AUTH_PROVIDER": "hs256",
+            "AUTH_ISSUER": issuer,
+            "AUTH_AUDIENCE": audience,
+            "AUTH_HS256_SECRET": secret,
+        }
+        jwt = mint(secret, issuer, "alice", audience, 24 * 3600)
 
     servers = [s for s in args.servers.split(",") if s]
     info = {
@@ -282,13 +329,14 @@ def main():
     table = fmt_table(res, servers)
     print()
     print(table)
-    with open(os.path.join(args.out, "latest.json"), "w") as f:
+    name = "latest" if args.caller == "hs256" else f"latest-{args.caller}"
+    with open(os.path.join(args.out, f"{name}.json"), "w") as f:
         json.dump(info, f, indent=2)
-    with open(os.path.join(args.out, "latest.md"), "w") as f:
+    with open(os.path.join(args.out, f"{name}.md"), "w") as f:
         f.write(f"Run {info['date']} on {info['machine']['cpus']} x {info['machine']['model']} "
                 f"(load before {' '.join(info['machine']['loadavg_before'])}, after "
-                f"{' '.join(info['machine']['loadavg_after'])}).\n\n{table}\n")
-    print(f"\nwrote {args.out}/latest.json and latest.md")
+                f"{' '.join(info['machine']['loadavg_after'])}), caller JWT {args.caller.upper()}.\n\n{table}\n")
+    print(f"\nwrote {args.out}/{name}.json and {name}.md")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! The whole handler, warm: API Gateway 2.0 event in, response out (RS256 caller JWT verified against
 //! a JWKS already cached, policy, Agora/LiveKit/Stream mint, JSON). Target: < 60 us per request.
-//! Secrets come from a `StaticSource` (loaded at INIT as in Lambda); metric lines go to a null sink.
+//! Secrets come from a `StaticSource` (loaded at INIT as in Lambda); the JSON log line and the EMF
+//! line are built as on Lambda and written to sinks.
 //! Run: `cargo bench -p token-service --bench handler`.
 
 use std::sync::Arc;
@@ -75,6 +76,16 @@ fn event(path: &str, jwt: &str, body: &serde_json::Value) -> String {
 }
 
 fn bench(c: &mut Criterion) {
+    // The request log line is formatted exactly as on Lambda (JSON, info level) and written to a
+    // sink instead of stdout, so its cost is part of the figure; the EMF line is built too.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_target(false)
+        .with_current_span(false)
+        .without_time()
+        .with_writer(std::io::sink)
+        .try_init();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
