@@ -1,10 +1,11 @@
 //! `rtc-token serve`: the local host of the three token routes.
 //!
-//! Each HTTP request is turned into the API Gateway HTTP API (payload 2.0) event the Lambda functions
-//! receive, converted to a `lambda_http::Request` by `lambda_http` itself (exactly as the Lambda
-//! runtime does), and answered by the SAME `token_service::handle` the functions run. Nothing about the
-//! request path is re-implemented here: only the socket, the event envelope and the embedded
-//! development defaults (see [`crate::dev_defaults`]).
+//! Each HTTP request becomes the `lambda_http::Request` the Lambda runtime would build from the API
+//! Gateway HTTP API (payload 2.0) event for it — built directly with lambda_http's own request
+//! extensions ([`to_lambda_request`]; a test checks it equals the request lambda_http deserialises from
+//! the equivalent event) — and is answered by the SAME `token_service::handle` the functions run.
+//! Nothing about the request path is re-implemented here: only the socket, the request envelope and
+//! the embedded development defaults (see [`crate::dev_defaults`]).
 //!
 //! Safety rails: while a development credential or the development caller issuer is in use, the server
 //! refuses to listen on anything but a loopback address (exit 2).
