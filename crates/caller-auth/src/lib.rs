@@ -309,13 +309,14 @@ impl Authenticator {
                 "an access token (typ at+jwt) is required",
             ));
         }
+        // Decoding first is the payload's alphabet check (malformed input never reaches a key).
+        let payload = header::b64(seg.payload, "payload")?;
         if jose.alg.family() == AlgorithmFamily::Hmac {
             self.verify_hmac(jose.alg, &seg)?;
         } else {
             self.verify_jwks(jose.alg, jose.kid.as_deref(), &seg)
                 .await?;
         }
-        let payload = header::b64(seg.payload, "payload")?;
         let mut caller = {
             let claims = validate::parse_claims(&payload)?;
             validate::check_claims(&self.config, &claims, now)?
