@@ -414,7 +414,7 @@ async fn agora(
     let expires_at = now + u64::from(ttl);
     let mut out = serde_json::json!({
         "token": token,
-        "appId": secret.app_id,
+        "appId": secret.key.app_id,
         "type": kind.as_str(),
         "channel": channel,
         "role": role,
@@ -676,7 +676,7 @@ async fn stream(
         StatusCode::OK,
         serde_json::json!({
             "token": token,
-            "apiKey": secret.api_key,
+            "apiKey": secret.key.api_key,
             "userId": caller.subject,
             "expiresAt": now + u64::from(ttl),
         }),

@@ -60,7 +60,7 @@ pub fn agora(
     ttl: u32,
     at: MintAt,
 ) -> Result<String, ApiError> {
-    let key = secret.key();
+    let key = &secret.key;
     let user_id = match user {
         AgoraUser::Uid(u) => u.to_string(),
         AgoraUser::Account(a) => a.clone(),
@@ -76,10 +76,10 @@ pub fn agora(
             } else {
                 RtcRole::Subscriber
             };
-            agora::rtc_token(&key, channel, &user, role, ttl, ttl, at)
+            agora::rtc_token(key, channel, &user, role, ttl, ttl, at)
         }
-        AgoraKind::Rtm => agora::rtm_token(&key, &user_id, ttl, at),
-        AgoraKind::Chat => agora::chat_user_token(&key, &user_id, ttl, at),
+        AgoraKind::Rtm => agora::rtm_token(key, &user_id, ttl, at),
+        AgoraKind::Chat => agora::chat_user_token(key, &user_id, ttl, at),
     }
     .map_err(map_err)
 }
@@ -109,11 +109,8 @@ pub struct LiveKitMint<'a> {
 
 /// Mints a LiveKit access token (`nbf` = now, `exp` = now + ttl, `sub` = identity).
 pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, ApiError> {
-    use rtc_signing::livekit::{AccessToken, LiveKitKey, RoomConfiguration, VideoGrants};
-    let key = LiveKitKey {
-        api_key: secret.api_key.clone(),
-        api_secret: secret.api_secret.clone(),
-    };
+    use rtc_signing::livekit::{AccessToken, RoomConfiguration, VideoGrants};
+    let key = &secret.key;
     let p = m.profile;
     let grants = VideoGrants {
         room_join: true,
@@ -131,7 +128,7 @@ pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, Ap
         hidden: p.hidden,
         ..VideoGrants::default()
     };
-    let mut t = AccessToken::new(&key)
+    let mut t = AccessToken::new(key)
         .with_identity(m.identity)
         .with_ttl(u64::from(m.ttl))
         .with_grants(grants);
@@ -152,13 +149,6 @@ pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, Ap
     t.to_jwt(m.now).map_err(map_err)
 }
 
-fn stream_key(secret: &StreamSecret) -> rtc_signing::stream::StreamKey {
-    rtc_signing::stream::StreamKey {
-        api_key: secret.api_key.clone(),
-        api_secret: secret.api_secret.clone(),
-    }
-}
-
 /// Mints a Stream Chat user token (`exp` = now + ttl; `iat` as the signing crate backdates it).
 pub fn stream_user(
     secret: &StreamSecret,
@@ -166,13 +156,8 @@ pub fn stream_user(
     now: u64,
     ttl: u32,
 ) -> Result<String, ApiError> {
-    rtc_signing::stream::user_token(
-        &stream_key(secret),
-        user_id,
-        now,
-        Some(now + u64::from(ttl)),
-    )
-    .map_err(map_err)
+    rtc_signing::stream::user_token(&secret.key, user_id, now, Some(now + u64::from(ttl)))
+        .map_err(map_err)
 }
 
 /// Mints a Stream Video call token (at least one call id; without any, use [`stream_user`]).
@@ -189,7 +174,7 @@ pub fn stream_video(
     }
     let cids: Vec<&str> = call_cids.iter().map(String::as_str).collect();
     rtc_signing::stream::video_token(
-        &stream_key(secret),
+        &secret.key,
         user_id,
         &cids,
         role,

@@ -92,22 +92,19 @@ pub enum SourceError {
     },
 }
 
-/// Agora project credentials from the secret.
+/// Agora project credentials from the secret, kept as the signing key the mint borrows (built once
+/// per load, not per request).
 #[derive(Clone)]
 pub struct AgoraSecret {
-    /// App ID (32 hex characters, public).
-    pub app_id: String,
-    /// App certificate (32 hex characters).
-    pub app_certificate: Secret,
+    /// App ID (32 hex characters, public) and app certificate (32 hex characters).
+    pub key: rtc_signing::agora::AgoraKey,
 }
 
 /// LiveKit credentials from the secret.
 #[derive(Clone)]
 pub struct LiveKitSecret {
-    /// API key (public).
-    pub api_key: String,
-    /// API secret.
-    pub api_secret: Secret,
+    /// API key (public) and API secret, as the signing key.
+    pub key: rtc_signing::livekit::LiveKitKey,
     /// The server URL returned to clients (`wss://...`).
     pub url: String,
 }
@@ -115,10 +112,8 @@ pub struct LiveKitSecret {
 /// Stream credentials from the secret.
 #[derive(Clone)]
 pub struct StreamSecret {
-    /// API key (public).
-    pub api_key: String,
-    /// API secret.
-    pub api_secret: Secret,
+    /// API key (public) and API secret, as the signing key.
+    pub key: rtc_signing::stream::StreamKey,
 }
 
 macro_rules! redacted_debug {
@@ -130,9 +125,9 @@ macro_rules! redacted_debug {
         }
     };
 }
-redacted_debug!(AgoraSecret, app_id);
-redacted_debug!(LiveKitSecret, api_key, url);
-redacted_debug!(StreamSecret, api_key);
+redacted_debug!(AgoraSecret, key);
+redacted_debug!(LiveKitSecret, key, url);
+redacted_debug!(StreamSecret, key);
 
 /// The secret of one function's provider.
 #[derive(Clone, Debug)]
@@ -199,17 +194,11 @@ impl AgoraSecret {
             ));
         }
         Ok(AgoraSecret {
-            app_id,
-            app_certificate: Secret::new(cert),
+            key: rtc_signing::agora::AgoraKey {
+                app_id,
+                app_certificate: Secret::new(cert),
+            },
         })
-    }
-
-    /// The signing key.
-    pub fn key(&self) -> rtc_signing::agora::AgoraKey {
-        rtc_signing::agora::AgoraKey {
-            app_id: self.app_id.clone(),
-            app_certificate: self.app_certificate.clone(),
-        }
     }
 }
 
@@ -231,8 +220,10 @@ impl LiveKitSecret {
             ));
         }
         Ok(LiveKitSecret {
-            api_key,
-            api_secret: Secret::new(api_secret),
+            key: rtc_signing::livekit::LiveKitKey {
+                api_key,
+                api_secret: Secret::new(api_secret),
+            },
             url,
         })
     }
@@ -245,8 +236,10 @@ impl StreamSecret {
         let api_key = field(id, &m, "api_key")?;
         let api_secret = field(id, &m, "api_secret")?;
         Ok(StreamSecret {
-            api_key,
-            api_secret: Secret::new(api_secret),
+            key: rtc_signing::stream::StreamKey {
+                api_key,
+                api_secret: Secret::new(api_secret),
+            },
         })
     }
 }
@@ -453,8 +446,8 @@ mod tests {
             &format!(r#"{{"app_id":"{APP}","app_certificate":"{CERT}"}}"#),
         )
         .unwrap();
-        assert_eq!(s.app_id, APP);
-        assert_eq!(s.app_certificate.expose(), CERT);
+        assert_eq!(s.key.app_id, APP);
+        assert_eq!(s.key.app_certificate.expose(), CERT);
         let dbg = format!("{s:?}");
         assert!(!dbg.contains(CERT) && dbg.contains(APP));
 
@@ -497,6 +490,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.url, "wss://x.livekit.cloud");
+        assert_eq!(s.key.api_key, "APIk");
+        assert_eq!(s.key.api_secret.expose(), "sssecret");
         assert!(!format!("{s:?}").contains("sssecret"));
         assert!(
             LiveKitSecret::parse("lk", r#"{"api_key":"a","api_secret":"b","url":"ftp://x"}"#)
@@ -509,6 +504,8 @@ mod tests {
                 .contains("url")
         );
         let s = StreamSecret::parse("st", r#"{"api_key":"k","api_secret":"topsecret"}"#).unwrap();
+        assert_eq!(s.key.api_key, "k");
+        assert_eq!(s.key.api_secret.expose(), "topsecret");
         assert!(!format!("{s:?}").contains("topsecret"));
         assert!(StreamSecret::parse("st", r#"[]"#)
             .unwrap_err()
