@@ -1,9 +1,8 @@
 //! Shared test helpers of token-service's whole-flow tests (reuse them from any `tests/*.rs` with
 //! `mod common;`):
-//! - [`Moto`]: a `moto_server` child on a free loopback port (binary: `$MOTO_SERVER`, else
-//!   `/work/main/.venv/bin/moto_server`, else `moto_server` on `PATH`), killed on drop, with
-//!   [`Moto::put_secret`] through the real AWS SDK and [`Moto::stop`]/[`Moto::restart`] on the same
-//!   port to simulate an outage.
+//! - [`Moto`]: a `moto_server` child on a free loopback port (`moto.rs`, shared with the `access_*`
+//!   tests), killed on drop, with [`Moto::put_secret`] through the real AWS SDK and
+//!   [`Moto::stop`]/[`Moto::restart`] on the same port to simulate an outage.
 //! - [`JwksServer`]: a loopback hyper server serving `fixtures/caller-jwks.json` (the public half of
 //!   `fixtures/caller-rsa.der`, kid `caller-key-1`) and counting hits.
 //! - Caller JWTs: [`rs256_jwt`] (the RSA fixture) and [`hs256_jwt`] (the [`HS_SECRET`] below).
@@ -15,14 +14,14 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
+
+mod moto;
+pub use moto::Moto;
 
 /// Issuer of the test caller JWTs.
 pub const ISSUER: &str = "https://issuer.rtc-tokens.test";
@@ -103,80 +102,8 @@ pub fn claims(sub: &str, now: u64, extra: Value) -> Value {
     c
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for(port: u16) {
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "server on {port} did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A running moto_server, killed on drop.
-pub struct Moto {
-    child: Option<Child>,
-    port: u16,
-    /// `http://127.0.0.1:<port>`.
-    pub endpoint: String,
-}
-
-fn moto_binary() -> String {
-    if let Ok(p) = std::env::var("MOTO_SERVER") {
-        return p;
-    }
-    let venv = "/work/main/.venv/bin/moto_server";
-    if std::path::Path::new(venv).exists() {
-        return venv.to_owned();
-    }
-    "moto_server".to_owned()
-}
-
+/// What the Secrets Manager tests do with the server.
 impl Moto {
-    /// Starts moto on a free port and waits until it accepts connections.
-    pub fn start() -> Moto {
-        let port = free_port();
-        let mut m = Moto {
-            child: None,
-            port,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        m.spawn();
-        m
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new(moto_binary())
-            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server (set MOTO_SERVER to its path)");
-        self.child = Some(child);
-        wait_for(self.port);
-    }
-
-    /// Kills the server (an outage); its state is lost.
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Starts it again on the same port (empty state).
-    pub fn restart(&mut self) {
-        self.stop();
-        self.spawn();
-    }
-
     /// Creates or updates a secret through the real SDK.
     pub async fn put_secret(&self, id: &str, value: &str) {
         let aws = token_service::aws::Aws::for_endpoint(&self.endpoint, "us-east-1").await;
@@ -200,12 +127,6 @@ impl Moto {
     /// An [`token_service::aws::Aws`] pointed at this server.
     pub async fn aws(&self) -> token_service::aws::Aws {
         token_service::aws::Aws::for_endpoint(&self.endpoint, "us-east-1").await
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
