@@ -289,10 +289,6 @@ def main():
         k, v = h.split("=", 1)
         event.setdefault("headers", {})[k.lower()] = v
     proxy = Proxy(args.upstream) if args.upstream else None
-    rt = Runtime(event)
-    api = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(rt))
-    api.daemon_threads = True
-    threading.Thread(target=api.serve_forever, daemon=True).start()
     env_extra = {}
     for kv in args.env:
         k, v = kv.split("=", 1)
@@ -301,7 +297,21 @@ def main():
         if args.upstream:
             v = v.replace("{upstream}", f"http://{args.upstream}")
         env_extra[k] = v
-    runs = [one_run(args, rt, api.server_address[1], proxy, env_extra) for _ in range(args.runs)]
+    runs = []
+    for _ in range(args.runs):
+        # A fresh Runtime API server (new port, new state) per run: a request the killed process of
+        # the previous run left in the old server's accept queue can then never be taken for this
+        # run's first GET /next (it was: INIT measured as ~0 ms, and the event handed to the dead
+        # process while the new one waited, so the run got no response).
+        rt = Runtime(event)
+        api = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(rt))
+        api.daemon_threads = True
+        threading.Thread(target=api.serve_forever, daemon=True).start()
+        try:
+            runs.append(one_run(args, rt, api.server_address[1], proxy, env_extra))
+        finally:
+            api.shutdown()
+            api.server_close()
     out = {
         "bin": args.bin,
         "runs": runs,
