@@ -174,31 +174,26 @@ fn field(
     }
 }
 
-fn is_hex32(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+/// A signing-key constructor's refusal as this secret's error (field name and reason only; the
+/// signing crate's messages never carry the value).
+fn key_error(id: &str, e: rtc_signing::Error) -> SourceError {
+    match e.kind() {
+        rtc_signing::ErrorKind::InvalidInput { field, reason } => {
+            malformed(id, &format!("field {field:?} {reason}"))
+        }
+        _ => malformed(id, &e.to_string()),
+    }
 }
 
 impl AgoraSecret {
-    /// Parses `{"app_id","app_certificate"}` (both 32 hex characters).
+    /// Parses `{"app_id","app_certificate"}` (both 32 hex characters, checked by
+    /// [`rtc_signing::agora::AgoraKey::new`]).
     pub fn parse(id: &str, text: &str) -> Result<Self, SourceError> {
         let m = object(id, text)?;
         let app_id = field(id, &m, "app_id")?;
         let cert = field(id, &m, "app_certificate")?;
-        if !is_hex32(&app_id) {
-            return Err(malformed(id, "field \"app_id\" must be 32 hex characters"));
-        }
-        if !is_hex32(&cert) {
-            return Err(malformed(
-                id,
-                "field \"app_certificate\" must be 32 hex characters",
-            ));
-        }
-        Ok(AgoraSecret {
-            key: rtc_signing::agora::AgoraKey {
-                app_id,
-                app_certificate: Secret::new(cert),
-            },
-        })
+        let key = rtc_signing::agora::AgoraKey::new(app_id, cert).map_err(|e| key_error(id, e))?;
+        Ok(AgoraSecret { key })
     }
 }
 
@@ -219,13 +214,9 @@ impl LiveKitSecret {
                 "field \"url\" must be a ws(s):// or http(s):// URL",
             ));
         }
-        Ok(LiveKitSecret {
-            key: rtc_signing::livekit::LiveKitKey {
-                api_key,
-                api_secret: Secret::new(api_secret),
-            },
-            url,
-        })
+        let key = rtc_signing::livekit::LiveKitKey::new(api_key, api_secret)
+            .map_err(|e| key_error(id, e))?;
+        Ok(LiveKitSecret { key, url })
     }
 }
 
@@ -235,12 +226,9 @@ impl StreamSecret {
         let m = object(id, text)?;
         let api_key = field(id, &m, "api_key")?;
         let api_secret = field(id, &m, "api_secret")?;
-        Ok(StreamSecret {
-            key: rtc_signing::stream::StreamKey {
-                api_key,
-                api_secret: Secret::new(api_secret),
-            },
-        })
+        let key = rtc_signing::stream::StreamKey::new(api_key, api_secret)
+            .map_err(|e| key_error(id, e))?;
+        Ok(StreamSecret { key })
     }
 }
 
@@ -468,7 +456,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("32 hex") && !e.contains(CERT), "{e}");
+        assert!(
+            e.contains("\"app_certificate\" must be 32 hex") && !e.contains(CERT),
+            "{e}"
+        );
         let e = AgoraSecret::parse("id", &format!("{{\"app_certificate\":\"{CERT}\","))
             .unwrap_err()
             .to_string();
