@@ -560,8 +560,13 @@ thread_local! {
     static DEFLATE: std::cell::RefCell<Option<Compress>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Stock zlib, level 6, window 15: byte-identical to Python/C++/Java builders.
+/// Stock zlib, level 6, window 15: byte-identical to Python/C++/Java builders. A token payload
+/// (at most [`super::deflate::MAX_INPUT`] bytes) goes through [`super::deflate`], the same algorithm
+/// without zlib's large-input bookkeeping; anything longer through stock zlib itself.
 fn zlib_compress(data: &[u8]) -> Result<Vec<u8>> {
+    if let Some(out) = super::deflate::zlib_level6(data) {
+        return Ok(out);
+    }
     DEFLATE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
             // A stream in the slot is always freshly reset (below), so it is used as is.
@@ -659,6 +664,19 @@ mod tests {
             })
             .with_privilege(privilege::RTC_JOIN_CHANNEL, 600),
         )
+    }
+
+    /// Both routes of `zlib_compress` — the token-sized one (`super::deflate`) and stock zlib for
+    /// anything longer — give stock zlib's bytes and inflate back to the input.
+    #[test]
+    fn zlib_compress_equals_stock_zlib_on_both_routes() {
+        for len in [1usize, 138, 700, super::super::deflate::MAX_INPUT, 5000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 253) as u8 ^ (i >> 7) as u8).collect();
+            let ours = zlib_compress(&data).unwrap();
+            let stock = deflate_all(&mut Compress::new(Compression::new(6), true), &data).unwrap();
+            assert_eq!(ours, stock, "{len} bytes");
+            assert_eq!(zlib_decompress(&ours).unwrap(), data);
+        }
     }
 
     #[test]
