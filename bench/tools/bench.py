@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark driver (called by bench/run.sh; Python standard library only).
 
-For each server (rtc-tokens `rtc-token serve`, the Node reference server, the Python reference
-server) it starts the server pinned to one core (taskset), checks that every route answers 2xx to
-the benchmark request, then for each route:
+It starts each server (rtc-tokens `rtc-token serve`, the Node reference server, the Python
+reference server) pinned to the same core (taskset) and checks that every route answers 2xx to the
+benchmark request. Then, in each of --rounds rounds (default 3), route by route, it measures every
+server back to back — only one is under load at a time; an idle server uses no CPU:
   1. warm-up run (not recorded),
   2. saturation run: wrk with N connections on the other core -> requests/s, p50/p99 latency,
      CPU time per request (utime+stime delta of /proc/PID/stat over the run / requests) and the
      peak RSS during the run (VmHWM, reset through /proc/PID/clear_refs before the run),
   3. moderate-load run: few connections with a fixed delay between requests (offered load
      <= connections * 1000 / delay_ms per second) -> p50/p99 latency at a load every server sustains.
-The servers run one after the other, never together, so they do not compete for the cores.
+Measuring the servers of one route back to back keeps both sides of a ratio in the same phase of a
+shared VM whose speed drifts by a quarter within minutes. Each cell of the table is its median round
+(by CPU time per request); the round-by-round ratios are listed after the table.
 Results: a table on stdout plus bench/results/latest.json and latest.md.
 """
 import argparse
@@ -19,6 +22,7 @@ import json
 import os
 import platform
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -153,62 +157,84 @@ def start_server(name, args, env_common):
     return proc, port
 
 
-def bench_server(name, args, env_common, jwt):
-    proc, port = start_server(name, args, env_common)
-    pid = proc.pid
-    results = {}
+def bench_cell(name, pid, port, route, args, jwt):
+    """One server on one route: warm-up, saturation run (CPU and peak RSS), moderate-load run."""
+    path, body = ROUTES[route]
+    url = f"http://127.0.0.1:{port}{path}"
+    status, resp = post(url, body, jwt)
+    if status not in (200, 201):
+        raise RuntimeError(f"{name} {path} answered {status}: {resp[:300]!r}")
+    run_wrk(args, url, body, jwt, args.connections, args.warmup)
+    hwm_ok = reset_hwm(pid)
+    t0, c0 = time.time(), cpu_ticks(pid)
+    sat = run_wrk(args, url, body, jwt, args.connections, args.duration)
+    t1, c1 = time.time(), cpu_ticks(pid)
+    hwm = status_kb(pid, "VmHWM") if hwm_ok else None
+    rss = status_kb(pid, "VmRSS")
+    mod = run_wrk(args, url, body, jwt, args.moderate_connections, args.moderate_duration,
+                  args.moderate_delay_ms)
+    secs = sat["duration_us"] / 1e6
+    cpu_s = (c1 - c0) / CLK_TCK
+    n = max(sat["requests"], 1)
+    errors = sum(sat["errors"].values())
+    r = {
+        "rps": sat["requests"] / secs,
+        "p50_us": sat["latency_us"]["p50"],
+        "p99_us": sat["latency_us"]["p99"],
+        "cpu_us_per_req": cpu_s * 1e6 / n,
+        "cpu_util": cpu_s / (t1 - t0),
+        "rps_per_cpu_second": n / cpu_s if cpu_s > 0 else None,
+        "peak_rss_kb": hwm,
+        "rss_kb": rss,
+        "errors": errors,
+        "status": sat["status"],
+        "moderate": {
+            "rps": mod["requests"] / (mod["duration_us"] / 1e6),
+            "p50_us": mod["latency_us"]["p50"],
+            "p99_us": mod["latency_us"]["p99"],
+            "errors": sum(mod["errors"].values()),
+        },
+    }
+    print(f"  {name:10} {route:8} {r['rps']:9.0f} req/s  p50 {r['p50_us'] / 1000:7.2f} ms  "
+          f"p99 {r['p99_us'] / 1000:7.2f} ms  cpu {r['cpu_us_per_req']:8.1f} us/req  "
+          f"peak {(hwm or 0) / 1024:6.1f} MiB  | moderate {r['moderate']['rps']:6.0f} req/s "
+          f"p99 {r['moderate']['p99_us'] / 1000:6.2f} ms  errors {errors}", flush=True)
+    return r
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
     try:
-        for route, (path, body) in ROUTES.items():
-            if args.routes and route not in args.routes:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def median_run(runs):
+    """The run with the median CPU time per request (a whole run, so its figures stay together)."""
+    ranked = sorted(runs, key=lambda r: r["cpu_us_per_req"])
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def paired_ratios(rounds, servers, routes):
+    """Per route and reference server: ours / theirs in requests per CPU-second, round by round.
+
+    The servers answer the same route back to back within a round, so a pair shares the VM's
+    phase; the spread across rounds shows how much the host's drift moves the ratio."""
+    out = {}
+    for route in routes:
+        for s in servers:
+            if s == "rtc-tokens":
                 continue
-            url = f"http://127.0.0.1:{port}{path}"
-            status, resp = post(url, body, jwt)
-            if status not in (200, 201):
-                raise RuntimeError(f"{name} {path} answered {status}: {resp[:300]!r}")
-            run_wrk(args, url, body, jwt, args.connections, args.warmup)
-            hwm_ok = reset_hwm(pid)
-            t0, c0 = time.time(), cpu_ticks(pid)
-            sat = run_wrk(args, url, body, jwt, args.connections, args.duration)
-            t1, c1 = time.time(), cpu_ticks(pid)
-            hwm = status_kb(pid, "VmHWM") if hwm_ok else None
-            rss = status_kb(pid, "VmRSS")
-            mod = run_wrk(args, url, body, jwt, args.moderate_connections, args.moderate_duration,
-                          args.moderate_delay_ms)
-            secs = sat["duration_us"] / 1e6
-            cpu_s = (c1 - c0) / CLK_TCK
-            n = max(sat["requests"], 1)
-            errors = sum(sat["errors"].values())
-            results[route] = {
-                "rps": sat["requests"] / secs,
-                "p50_us": sat["latency_us"]["p50"],
-                "p99_us": sat["latency_us"]["p99"],
-                "cpu_us_per_req": cpu_s * 1e6 / n,
-                "cpu_util": cpu_s / (t1 - t0),
-                "rps_per_cpu_second": n / cpu_s if cpu_s > 0 else None,
-                "peak_rss_kb": hwm,
-                "rss_kb": rss,
-                "errors": errors,
-                "status": sat["status"],
-                "moderate": {
-                    "rps": mod["requests"] / (mod["duration_us"] / 1e6),
-                    "p50_us": mod["latency_us"]["p50"],
-                    "p99_us": mod["latency_us"]["p99"],
-                    "errors": sum(mod["errors"].values()),
-                },
-            }
-            r = results[route]
-            print(f"  {name:10} {route:8} {r['rps']:9.0f} req/s  p50 {r['p50_us'] / 1000:7.2f} ms  "
-                  f"p99 {r['p99_us'] / 1000:7.2f} ms  cpu {r['cpu_us_per_req']:8.1f} us/req  "
-                  f"peak {(hwm or 0) / 1024:6.1f} MiB  | moderate {r['moderate']['rps']:6.0f} req/s "
-                  f"p99 {r['moderate']['p99_us'] / 1000:6.2f} ms  errors {errors}", flush=True)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return results
+            vals = []
+            for rnd in rounds:
+                o, t = rnd.get("rtc-tokens", {}).get(route), rnd.get(s, {}).get(route)
+                if o and t and o["rps_per_cpu_second"] and t["rps_per_cpu_second"]:
+                    vals.append(o["rps_per_cpu_second"] / t["rps_per_cpu_second"])
+            if vals:
+                out[f"{route}/{s}"] = vals
+    return out
 
 
 def machine():
@@ -271,6 +297,8 @@ def main():
     p.add_argument("--routes", default="", help="comma list (agora,livekit,stream); default all")
     p.add_argument("--duration", type=int, default=10, help="seconds of each saturation run")
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds over all routes and servers; each cell reports its median round")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--moderate-connections", type=int, default=4)
     p.add_argument("--moderate-delay-ms", type=int, default=4,
@@ -321,12 +349,43 @@ def main():
     print(f"machine: {info['machine']['cpus']} x {info['machine']['model']}, load "
           f"{' '.join(info['machine']['loadavg_before'])}; server on core {args.server_core}, "
           f"wrk on core {args.client_core}", flush=True)
-    res = {}
-    for s in servers:
-        res[s] = bench_server(s, args, env_common, jwt)
+    routes = [r for r in ROUTES if not args.routes or r in args.routes]
+    # All servers run at once on the server core (an idle one costs nothing); each round measures
+    # the servers back to back on one route before moving to the next, so the two sides of a ratio
+    # are minutes apart at most, not a whole benchmark apart.
+    procs = {}
+    rounds = []
+    try:
+        for s in servers:
+            procs[s] = start_server(s, args, env_common)
+        for i in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {i + 1} of {args.rounds}", flush=True)
+            rnd = {s: {} for s in servers}
+            for route in routes:
+                for s in servers:
+                    proc, port = procs[s]
+                    rnd[s][route] = bench_cell(s, proc.pid, port, route, args, jwt)
+            rounds.append(rnd)
+    finally:
+        for proc, _ in procs.values():
+            stop(proc)
+    res = {s: {route: median_run([rnd[s][route] for rnd in rounds]) for route in routes}
+           for s in servers}
+    ratios = paired_ratios(rounds, servers, routes)
+    info["rounds"] = rounds
+    info["paired_per_cpu_ratios"] = ratios
     info["machine"]["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
     info["results"] = res
     table = fmt_table(res, servers)
+    if args.rounds > 1:
+        table += ("\n\nCells: the round with the median CPU time per request. Per-CPU ratio to each "
+                  "reference, round by round (same route, back to back):\n\n"
+                  "| route | vs | per round | median |\n|---|---|---|---:|\n")
+        for key, vals in ratios.items():
+            route, s = key.split("/")
+            table += (f"| {route} | {s} | {' / '.join(f'{v:.1f}x' for v in vals)} | "
+                      f"{statistics.median(vals):.1f}x |\n")
     print()
     print(table)
     name = "latest" if args.caller == "hs256" else f"latest-{args.caller}"
