@@ -351,10 +351,15 @@ pub fn to_lambda_request(
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
-    let mut uri = url::Url::parse(&format!("{scheme}://{host}{path}"))
-        .or_else(|_| url::Url::parse(&format!("https://localhost{path}")))
-        .map_err(|e| format!("cannot build the request: {e}"))?
-        .to_string();
+    let mut uri = if is_canonical(scheme, host, path) {
+        // What the URL parser would give back unchanged (the common case), without parsing.
+        format!("{scheme}://{host}{path}")
+    } else {
+        url::Url::parse(&format!("{scheme}://{host}{path}"))
+            .or_else(|_| url::Url::parse(&format!("https://localhost{path}")))
+            .map_err(|e| format!("cannot build the request: {e}"))?
+            .to_string()
+    };
     if !query.is_empty() {
         uri.push('?');
         uri.push_str(query);
@@ -383,8 +388,8 @@ pub fn to_lambda_request(
     ctx.time_epoch = i64::try_from(now_ms).unwrap_or(i64::MAX);
     ctx.http.method = parts.method.clone();
     ctx.http.path = Some(path.to_owned());
-    ctx.http.protocol = Some(format!("{:?}", parts.version));
-    ctx.http.source_ip = Some(peer.ip().to_string());
+    ctx.http.protocol = Some(protocol_name(parts.version));
+    ctx.http.source_ip = Some(ip_string(peer.ip()));
     ctx.http.user_agent = Some(
         parts
             .headers
@@ -404,6 +409,94 @@ pub fn to_lambda_request(
         .with_raw_http_path(path)
         .with_query_string_parameters(query_map)
         .with_request_context(RequestContext::ApiGatewayV2(ctx)))
+}
+
+/// `true` when `scheme://host path` is already what the WHATWG URL parser (used by lambda_http)
+/// serialises it to: an `http`/`https` scheme; a host of lower-case letters, digits, dots and hyphens
+/// whose last label has a letter (so it is not read as an IPv4 number) or that is a dotted quad in
+/// canonical form, with no empty label, no `xn--` label (IDNA would check it) and an optional port
+/// that is canonical and not the scheme's default; a path of unreserved characters and slashes with
+/// no `.` or `..` segment. Anything else takes the parser.
+fn is_canonical(scheme: &str, host: &str, path: &str) -> bool {
+    let default_port = match scheme {
+        "https" => "443",
+        "http" => "80",
+        _ => return false,
+    };
+    let (name, port) = match host.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    if let Some(port) = port {
+        let canonical = !port.is_empty()
+            && port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && (port == "0" || !port.starts_with('0'))
+            && port.parse::<u32>().is_ok_and(|p| p <= 65535);
+        if !canonical || port == default_port {
+            return false;
+        }
+    }
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return false;
+    }
+    let labels = || name.split('.');
+    if labels().any(|l| l.is_empty() || l.starts_with("xn--")) {
+        return false;
+    }
+    let last_has_letter = labels()
+        .next_back()
+        .is_some_and(|l| l.bytes().any(|b| b.is_ascii_lowercase()) && !l.starts_with("0x"));
+    let dotted_quad = labels().count() == 4
+        && labels().all(|l| {
+            l.len() <= 3
+                && l.bytes().all(|b| b.is_ascii_digit())
+                && (l == "0" || !l.starts_with('0'))
+                && l.parse::<u16>().is_ok_and(|v| v <= 255)
+        });
+    if !(last_has_letter || dotted_quad) {
+        return false;
+    }
+    path.starts_with('/')
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/'))
+        && !path.split('/').any(|seg| seg == "." || seg == "..")
+}
+
+/// `format!("{:?}", version)` for the versions hyper parses, without the formatter.
+fn protocol_name(version: http::Version) -> String {
+    match version {
+        http::Version::HTTP_11 => "HTTP/1.1".to_owned(),
+        http::Version::HTTP_10 => "HTTP/1.0".to_owned(),
+        http::Version::HTTP_2 => "HTTP/2.0".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `ip.to_string()`, with IPv4 written digit by digit (the formatter showed in profiles).
+fn ip_string(ip: std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
 }
 
 /// Converts the handler's response to the wire.
@@ -570,6 +663,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn ip_string_and_protocol_name_match_the_formatter() {
+        for a in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
+            for b in [0u8, 7, 42, 128, 255] {
+                let ip = std::net::IpAddr::from([a, b, 255 - a, b / 2]);
+                assert_eq!(ip_string(ip), ip.to_string());
+            }
+        }
+        let v6: std::net::IpAddr = "::1".parse().unwrap();
+        assert_eq!(ip_string(v6), "::1");
+        for v in [
+            http::Version::HTTP_09,
+            http::Version::HTTP_10,
+            http::Version::HTTP_11,
+            http::Version::HTTP_2,
+            http::Version::HTTP_3,
+        ] {
+            assert_eq!(protocol_name(v), format!("{v:?}"));
+        }
+    }
+
     /// The direct builder gives the request lambda_http builds from the equivalent event.
     #[test]
     fn direct_request_equals_the_event_round_trip() {
@@ -615,6 +729,91 @@ mod tests {
             ),
             ("POST", "/prod/agora/token", vec![], b"  "),
         ];
+        // Hosts and paths on both sides of `is_canonical`: each must give the parser's URI.
+        let hosts = [
+            "127.0.0.1:8787",
+            "127.0.0.1",
+            "localhost:443",
+            "localhost:80",
+            "localhost:8080",
+            "localhost:08080",
+            "localhost:65536",
+            "localhost:",
+            "api.example.com",
+            "API.example.com",
+            "a..b",
+            "example.com.",
+            "127.1",
+            "127.000.0.1",
+            "0x7f.0.0.1",
+            "1.2.3.0x4",
+            "256.0.0.1",
+            "xn--nxasmq6b.com",
+            "xn--a.com",
+            "a-.-b",
+            "[::1]:8787",
+            "my_host",
+            "abc",
+            "10.0.0.255:1",
+        ];
+        let paths = [
+            "/agora/token",
+            "/",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/a/%2e%2e/b",
+            "/a b",
+            "/a~b_c-d.e",
+            "/%7Euser",
+            "/a\\b",
+            "/caf\u{e9}",
+        ];
+        let mut extra: Vec<(String, String, String)> = Vec::new();
+        for h in hosts {
+            for proto in ["https", "http"] {
+                extra.push((h.to_owned(), "/agora/token".to_owned(), proto.to_owned()));
+            }
+        }
+        for path in paths {
+            extra.push((
+                "localhost:8787".to_owned(),
+                path.to_owned(),
+                "https".to_owned(),
+            ));
+        }
+        let mut fast = 0;
+        for (host, path, proto) in &extra {
+            if is_canonical(proto, host, path) {
+                fast += 1;
+            }
+            let Ok(uri) = path.parse::<http::Uri>() else {
+                continue;
+            };
+            let mut p = parts("POST", "/", &[("Host", host), ("X-Forwarded-Proto", proto)]);
+            p.uri = uri;
+            let a = to_lambda_request(&p, b"{}", peer(), 1, 1);
+            // lambda_http panics on some hosts (a bad port or IPv4 number), where ours falls back.
+            let b = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                to_lambda_request_via_event(&p, b"{}", peer(), 1, 1)
+            }));
+            match (a, b) {
+                // As text: `http::Uri` equality ignores the host's case.
+                (Ok(a), Ok(Ok(b))) => assert_eq!(
+                    a.uri().to_string(),
+                    b.uri().to_string(),
+                    "{proto}://{host}{path}"
+                ),
+                (Ok(_), Err(_)) => assert!(!is_canonical(proto, host, path), "{host}"),
+                (a, b) => panic!("{proto}://{host}{path}: {:?} vs {:?}", a.err(), b.is_err()),
+            }
+        }
+        // Guard against a vacuous pass: both routes were taken.
+        assert!(
+            fast >= 10 && fast < extra.len(),
+            "{fast} of {}",
+            extra.len()
+        );
         for (method, uri, headers, body) in cases {
             let p = parts(method, uri, &headers);
             let a = to_lambda_request(&p, body, peer(), 9, 12_345).unwrap();

@@ -671,7 +671,9 @@ mod tests {
     #[test]
     fn zlib_compress_equals_stock_zlib_on_both_routes() {
         for len in [1usize, 138, 700, super::super::deflate::MAX_INPUT, 5000] {
-            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 253) as u8 ^ (i >> 7) as u8).collect();
+            let data: Vec<u8> = (0..len)
+                .map(|i| (i * 31 % 253) as u8 ^ (i >> 7) as u8)
+                .collect();
             let ours = zlib_compress(&data).unwrap();
             let stock = deflate_all(&mut Compress::new(Compression::new(6), true), &data).unwrap();
             assert_eq!(ours, stock, "{len} bytes");
