@@ -5,7 +5,7 @@
 //! Agora's documented identifier rules with [`ErrorKind::InvalidInput`](crate::ErrorKind) errors; the
 //! general [`AccessToken2`] builder enforces only what Agora's own builders do.
 
-mod deflate;
+pub(crate) mod deflate;
 mod pack;
 mod token2;
 mod v006;
