@@ -217,10 +217,15 @@ pub async fn serve(
                 };
                 let dispatch = dispatch.clone();
                 let counter = counter.clone();
+                // The source IP of every request on this connection, formatted once.
+                let source_ip: Arc<str> = peer.ip().to_string().into();
                 let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                     let dispatch = dispatch.clone();
+                    let source_ip = source_ip.clone();
                     let id = counter.fetch_add(1, Ordering::Relaxed);
-                    async move { Ok::<_, std::convert::Infallible>(answer(req, peer, id, dispatch).await) }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(answer(req, &source_ip, id, dispatch).await)
+                    }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
@@ -241,7 +246,7 @@ pub async fn serve(
 /// One request: read the body (bounded), build the Lambda request, dispatch, convert back.
 async fn answer(
     req: hyper::Request<Incoming>,
-    peer: SocketAddr,
+    source_ip: &str,
     id: u64,
     dispatch: Dispatch,
 ) -> hyper::Response<Full<Bytes>> {
@@ -268,7 +273,7 @@ async fn answer(
             return error_response(status, code, &message);
         }
     };
-    let lambda_req = match to_lambda_request(&parts, &bytes, peer, id, now_millis()) {
+    let lambda_req = match to_lambda_request(&parts, &bytes, source_ip, id, now_millis()) {
         Ok(r) => r,
         Err(msg) => return error_response(400, "bad_request", &msg),
     };
@@ -286,13 +291,13 @@ fn now_millis() -> u64 {
 /// Builds the `lambda_http::Request` the Lambda runtime would hand the handler for this request on an
 /// API Gateway HTTP API (payload 2.0, stage `$default`): lower-case headers, repeated headers joined
 /// with commas, cookies as one `cookie` header joined with `; `, the raw path and query string, a
-/// `requestContext` with a request id, the source IP and the method, and the body as text (or bytes
-/// when it is not UTF-8). It is built directly with `lambda_http`'s own request extensions rather than
+/// `requestContext` with a request id, the source IP (`peer.ip()` as text, formatted once per
+/// connection by the caller) and the method, and the body as text (or bytes when it is not UTF-8). It is built directly with `lambda_http`'s own request extensions rather than
 /// by serialising an event and parsing it back; a test checks that both give the same request.
 pub fn to_lambda_request(
     parts: &http::request::Parts,
     body: &[u8],
-    peer: SocketAddr,
+    source_ip: &str,
     id: u64,
     now_ms: u64,
 ) -> Result<lambda_http::Request, String> {
@@ -389,7 +394,7 @@ pub fn to_lambda_request(
     ctx.http.method = parts.method.clone();
     ctx.http.path = Some(path.to_owned());
     ctx.http.protocol = Some(protocol_name(parts.version));
-    ctx.http.source_ip = Some(ip_string(peer.ip()));
+    ctx.http.source_ip = Some(source_ip.to_owned());
     ctx.http.user_agent = Some(
         parts
             .headers
@@ -476,27 +481,6 @@ fn protocol_name(version: http::Version) -> String {
         http::Version::HTTP_2 => "HTTP/2.0".to_owned(),
         other => format!("{other:?}"),
     }
-}
-
-/// `ip.to_string()`, with IPv4 written digit by digit (the formatter showed in profiles).
-fn ip_string(ip: std::net::IpAddr) -> String {
-    let std::net::IpAddr::V4(v4) = ip else {
-        return ip.to_string();
-    };
-    let mut out = String::with_capacity(15);
-    for (i, octet) in v4.octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            out.push(char::from(b'0' + octet / 10 % 10));
-        }
-        out.push(char::from(b'0' + octet % 10));
-    }
-    out
 }
 
 /// Converts the handler's response to the wire.
@@ -629,6 +613,11 @@ mod tests {
         "127.0.0.1:5555".parse().unwrap()
     }
 
+    /// The source IP as `serve` formats it for a connection from [`peer`].
+    fn ip() -> String {
+        peer().ip().to_string()
+    }
+
     #[test]
     fn request_becomes_the_lambda_request_the_runtime_would_build() {
         let p = parts(
@@ -642,7 +631,7 @@ mod tests {
                 ("Cookie", "a=1; b=2"),
             ],
         );
-        let r = to_lambda_request(&p, br#"{"channel":"c"}"#, peer(), 7, 1_000).unwrap();
+        let r = to_lambda_request(&p, br#"{"channel":"c"}"#, &ip(), 7, 1_000).unwrap();
         assert_eq!(r.method(), http::Method::POST);
         assert_eq!(r.uri().path(), "/agora/token");
         assert_eq!(r.uri().query(), Some("x=1"));
@@ -664,15 +653,7 @@ mod tests {
     }
 
     #[test]
-    fn ip_string_and_protocol_name_match_the_formatter() {
-        for a in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
-            for b in [0u8, 7, 42, 128, 255] {
-                let ip = std::net::IpAddr::from([a, b, 255 - a, b / 2]);
-                assert_eq!(ip_string(ip), ip.to_string());
-            }
-        }
-        let v6: std::net::IpAddr = "::1".parse().unwrap();
-        assert_eq!(ip_string(v6), "::1");
+    fn protocol_name_matches_the_formatter() {
         for v in [
             http::Version::HTTP_09,
             http::Version::HTTP_10,
@@ -792,7 +773,7 @@ mod tests {
             };
             let mut p = parts("POST", "/", &[("Host", host), ("X-Forwarded-Proto", proto)]);
             p.uri = uri;
-            let a = to_lambda_request(&p, b"{}", peer(), 1, 1);
+            let a = to_lambda_request(&p, b"{}", &ip(), 1, 1);
             // lambda_http panics on some hosts (a bad port or IPv4 number), where ours falls back.
             let b = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 to_lambda_request_via_event(&p, b"{}", peer(), 1, 1)
@@ -816,7 +797,7 @@ mod tests {
         );
         for (method, uri, headers, body) in cases {
             let p = parts(method, uri, &headers);
-            let a = to_lambda_request(&p, body, peer(), 9, 12_345).unwrap();
+            let a = to_lambda_request(&p, body, &ip(), 9, 12_345).unwrap();
             let b = to_lambda_request_via_event(&p, body, peer(), 9, 12_345).unwrap();
             assert_eq!(a.method(), b.method(), "{uri}");
             assert_eq!(a.uri(), b.uri(), "{uri}");
@@ -844,7 +825,7 @@ mod tests {
     #[test]
     fn an_unparsable_host_does_not_panic() {
         let p = parts("POST", "/agora/token", &[("Host", "a b")]);
-        let r = to_lambda_request(&p, b"{}", peer(), 1, 1).unwrap();
+        let r = to_lambda_request(&p, b"{}", &ip(), 1, 1).unwrap();
         assert_eq!(r.uri().path(), "/agora/token");
         assert_eq!(r.raw_http_path(), "/agora/token");
     }
@@ -853,9 +834,9 @@ mod tests {
     fn binary_and_empty_bodies_survive() {
         let p = parts("POST", "/stream/token", &[]);
         let bin = [0xffu8, 0x00, 0xfe, 0x10];
-        let r = to_lambda_request(&p, &bin, peer(), 1, 1).unwrap();
+        let r = to_lambda_request(&p, &bin, &ip(), 1, 1).unwrap();
         assert_eq!(r.body().as_ref(), &bin);
-        let r = to_lambda_request(&p, b"", peer(), 1, 1).unwrap();
+        let r = to_lambda_request(&p, b"", &ip(), 1, 1).unwrap();
         assert!(r.body().is_empty());
     }
 
