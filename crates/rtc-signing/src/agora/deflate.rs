@@ -63,6 +63,9 @@ const BL_ORDER: [usize; BL_CODES] = [
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 ];
 
+/// The static distance tree's code lengths (all 5 bits).
+const STATIC_DLEN: [u8; D_CODES] = [5; D_CODES];
+
 /// zlib's `tr_static_init` tables, computed at compile time.
 struct Tables {
     length_code: [u8; 256],
@@ -176,8 +179,8 @@ fn d_code(dist: usize) -> usize {
     }
 }
 
-/// One Huffman tree under construction (zlib's `ct_data` array with its `Freq/Code` and `Dad/Len`
-/// unions split into separate fields) plus its static description.
+/// One Huffman tree under construction: zlib's `ct_data` array, its `Freq/Code` and `Dad/Len` unions
+/// split into separate fields (its static description is a [`StaticDesc`]).
 struct Tree {
     freq: [u32; HEAP_SIZE],
     dad: [u16; HEAP_SIZE],
@@ -216,7 +219,7 @@ static L_DESC: StaticDesc = StaticDesc {
     max_length: MAX_BITS as u16,
 };
 static D_DESC: StaticDesc = StaticDesc {
-    stree_len: Some(&[5; D_CODES]),
+    stree_len: Some(&STATIC_DLEN),
     extra: &EXTRA_DBITS,
     base: 0,
     elems: D_CODES,
@@ -665,7 +668,7 @@ fn compress(s: &mut Scratch, data: &[u8]) -> Vec<u8> {
             &TABLES.static_lcode,
             &TABLES.static_llen,
             &TABLES.static_dcode,
-            &[5u8; D_CODES],
+            &STATIC_DLEN,
         );
     } else {
         w.send(5, 3); // (DYN_TREES << 1) + last
