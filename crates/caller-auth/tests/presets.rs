@@ -424,6 +424,59 @@ async fn hs256_preset_with_rotation() {
 /// The optional provider rules of the attack catalogue (E24, E27, E30, C16) and the maximum token
 /// age, each off by default except Auth0's machine-token refusal, against a real loopback JWKS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hs384_and_hs512_shared_secrets_verify_with_their_own_hash() {
+    for (name, alg) in [
+        ("HS384", jsonwebtoken::Algorithm::HS384),
+        ("HS512", jsonwebtoken::Algorithm::HS512),
+    ] {
+        let cfg = config(&[
+            ("AUTH_PROVIDER", s("hs256")),
+            ("AUTH_ISSUER", s("rtc-dev")),
+            ("AUTH_HS_ALGORITHM", s(name)),
+        ]);
+        let (auth, _) = authenticator(cfg, &[HS_SECRET, HS_SECRET_2]).await;
+        let c = claims("rtc-dev", None, "sub-9");
+        // Signed with either secret (the second one too: rotation).
+        for secret in [HS_SECRET, HS_SECRET_2] {
+            let token = TestKey::hs(secret).with(alg, "").sign(&c);
+            let caller = auth.authenticate(Some(&bearer(&token)), NOW).await;
+            assert_eq!(
+                caller.map(|c| c.subject).map_err(|e| e.reason()),
+                Ok("sub-9".into()),
+                "{name}"
+            );
+        }
+        let good = TestKey::hs(HS_SECRET).with(alg, "").sign(&c);
+        let (head, sig) = good.rsplit_once('.').unwrap();
+        // One signature character changed; the signature cut short; another secret; HS256.
+        let flipped = format!(
+            "{head}.{}{}",
+            if sig.starts_with('A') { 'B' } else { 'A' },
+            &sig[1..]
+        );
+        let short = format!("{head}.{}", &sig[..sig.len() - 4]);
+        let other = TestKey::hs("a-third-secret-that-nobody-configured-0123456789")
+            .with(alg, "")
+            .sign(&c);
+        for (token, reason) in [
+            (flipped, "bad_signature"),
+            (short, "bad_signature"),
+            (other, "bad_signature"),
+            (TestKey::hs(HS_SECRET).sign(&c), "alg_mismatch"),
+        ] {
+            assert_eq!(
+                auth.authenticate(Some(&bearer(&token)), NOW)
+                    .await
+                    .map(|c| c.subject)
+                    .map_err(|e| e.reason()),
+                Err(reason),
+                "{name}: {token}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn optional_provider_rules() {
     let key = TestKey::rsa1();
     let srv = JwksServer::start(Reply::ok(jwks_of(&[key.jwk()]))).await;
