@@ -273,7 +273,7 @@ async fn answer(
             return error_response(status, code, &message);
         }
     };
-    let lambda_req = match to_lambda_request(&parts, &bytes, source_ip, id, now_millis()) {
+    let lambda_req = match to_lambda_request(parts, &bytes, source_ip, id, now_millis()) {
         Ok(r) => r,
         Err(msg) => return error_response(400, "bad_request", &msg),
     };
@@ -295,7 +295,7 @@ fn now_millis() -> u64 {
 /// connection by the caller) and the method, and the body as text (or bytes when it is not UTF-8). It is built directly with `lambda_http`'s own request extensions rather than
 /// by serialising an event and parsing it back; a test checks that both give the same request.
 pub fn to_lambda_request(
-    parts: &http::request::Parts,
+    mut parts: http::request::Parts,
     body: &[u8],
     source_ip: &str,
     id: u64,
@@ -305,44 +305,22 @@ pub fn to_lambda_request(
     use lambda_http::request::RequestContext;
     use lambda_http::RequestExt;
 
-    let mut headers = http::HeaderMap::with_capacity(parts.headers.keys_len());
-    let mut cookies: Vec<&str> = Vec::new();
-    for name in parts.headers.keys() {
-        let mut values = parts
-            .headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        if name == http::header::COOKIE {
-            for v in values {
-                cookies.extend(v.split(';').map(str::trim).filter(|c| !c.is_empty()));
-            }
-            continue;
-        }
-        let Some(first) = values.next() else {
-            continue;
-        };
-        let value = match values.next() {
-            // The common case: one value, copied as is.
-            None => http::HeaderValue::from_str(first),
-            Some(second) => {
-                let mut joined = format!("{first},{second}");
-                for v in values {
-                    joined.push(',');
-                    joined.push_str(v);
-                }
-                http::HeaderValue::from_str(&joined)
-            }
-        };
-        if let Ok(value) = value {
-            headers.insert(name.clone(), value);
-        }
-    }
-    if !cookies.is_empty() {
-        if let Ok(v) = http::HeaderValue::from_str(&cookies.join("; ")) {
-            headers.insert(http::header::COOKIE, v);
-        }
-    }
+    let user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    // When no header name repeats, there is no cookie and every value is text, API Gateway's
+    // folding leaves the headers as they came: the map is moved, not rebuilt.
+    let plain = parts.headers.len() == parts.headers.keys_len()
+        && !parts.headers.contains_key(http::header::COOKIE)
+        && parts.headers.values().all(|v| v.to_str().is_ok());
+    let headers = if plain {
+        std::mem::take(&mut parts.headers)
+    } else {
+        fold_headers(&parts.headers)
+    };
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
     // As lambda_http: scheme from `x-forwarded-proto` (else https), host from `host` (else the
@@ -395,14 +373,7 @@ pub fn to_lambda_request(
     ctx.http.path = Some(path.to_owned());
     ctx.http.protocol = Some(protocol_name(parts.version));
     ctx.http.source_ip = Some(source_ip.to_owned());
-    ctx.http.user_agent = Some(
-        parts
-            .headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned(),
-    );
+    ctx.http.user_agent = Some(user_agent);
 
     let mut req = http::Request::new(body);
     *req.method_mut() = parts.method.clone();
@@ -414,6 +385,45 @@ pub fn to_lambda_request(
         .with_raw_http_path(path)
         .with_query_string_parameters(query_map)
         .with_request_context(RequestContext::ApiGatewayV2(ctx)))
+}
+
+/// API Gateway's header folding: repeated headers joined with commas, cookies joined with `; `
+/// into one `cookie` header, values that are not text dropped.
+fn fold_headers(source: &http::HeaderMap) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::with_capacity(source.keys_len());
+    let mut cookies: Vec<&str> = Vec::new();
+    for name in source.keys() {
+        let mut values = source.get_all(name).iter().filter_map(|v| v.to_str().ok());
+        if name == http::header::COOKIE {
+            for v in values {
+                cookies.extend(v.split(';').map(str::trim).filter(|c| !c.is_empty()));
+            }
+            continue;
+        }
+        let Some(first) = values.next() else {
+            continue;
+        };
+        let value = match values.next() {
+            None => http::HeaderValue::from_str(first),
+            Some(second) => {
+                let mut joined = format!("{first},{second}");
+                for v in values {
+                    joined.push(',');
+                    joined.push_str(v);
+                }
+                http::HeaderValue::from_str(&joined)
+            }
+        };
+        if let Ok(value) = value {
+            headers.insert(name.clone(), value);
+        }
+    }
+    if !cookies.is_empty() {
+        if let Ok(v) = http::HeaderValue::from_str(&cookies.join("; ")) {
+            headers.insert(http::header::COOKIE, v);
+        }
+    }
+    headers
 }
 
 /// `true` when `scheme://host path` is already what the WHATWG URL parser (used by lambda_http)
@@ -631,7 +641,7 @@ mod tests {
                 ("Cookie", "a=1; b=2"),
             ],
         );
-        let r = to_lambda_request(&p, br#"{"channel":"c"}"#, &ip(), 7, 1_000).unwrap();
+        let r = to_lambda_request(p.clone(), br#"{"channel":"c"}"#, &ip(), 7, 1_000).unwrap();
         assert_eq!(r.method(), http::Method::POST);
         assert_eq!(r.uri().path(), "/agora/token");
         assert_eq!(r.uri().query(), Some("x=1"));
@@ -709,6 +719,19 @@ mod tests {
                 &bin,
             ),
             ("POST", "/prod/agora/token", vec![], b"  "),
+            // Every header once and as text: the map is moved as it is (the user agent too).
+            (
+                "POST",
+                "/livekit/token",
+                vec![
+                    ("Host", "localhost:8787"),
+                    ("User-Agent", "rtc-app/2.1 (iOS)"),
+                    ("Authorization", "Bearer x.y.z"),
+                    ("Content-Type", "application/json; charset=utf-8"),
+                    ("X-Request-Id", "r-1"),
+                ],
+                br#"{"room_name":"r"}"#,
+            ),
         ];
         // Hosts and paths on both sides of `is_canonical`: each must give the parser's URI.
         let hosts = [
@@ -773,7 +796,7 @@ mod tests {
             };
             let mut p = parts("POST", "/", &[("Host", host), ("X-Forwarded-Proto", proto)]);
             p.uri = uri;
-            let a = to_lambda_request(&p, b"{}", &ip(), 1, 1);
+            let a = to_lambda_request(p.clone(), b"{}", &ip(), 1, 1);
             // lambda_http panics on some hosts (a bad port or IPv4 number), where ours falls back.
             let b = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 to_lambda_request_via_event(&p, b"{}", peer(), 1, 1)
@@ -797,7 +820,7 @@ mod tests {
         );
         for (method, uri, headers, body) in cases {
             let p = parts(method, uri, &headers);
-            let a = to_lambda_request(&p, body, &ip(), 9, 12_345).unwrap();
+            let a = to_lambda_request(p.clone(), body, &ip(), 9, 12_345).unwrap();
             let b = to_lambda_request_via_event(&p, body, peer(), 9, 12_345).unwrap();
             assert_eq!(a.method(), b.method(), "{uri}");
             assert_eq!(a.uri(), b.uri(), "{uri}");
@@ -823,9 +846,24 @@ mod tests {
     }
 
     #[test]
+    fn a_header_value_that_is_not_text_is_dropped_as_the_event_route_drops_it() {
+        let mut p = parts("POST", "/agora/token", &[("X-Ok", "1")]);
+        let opaque = http::HeaderValue::from_bytes(b"caf\xe9").unwrap();
+        p.headers.insert(http::header::USER_AGENT, opaque);
+        let a = to_lambda_request(p.clone(), b"{}", &ip(), 1, 1).unwrap();
+        let b = to_lambda_request_via_event(&p, b"{}", peer(), 1, 1).unwrap();
+        assert_eq!(a.headers(), b.headers());
+        assert!(a.headers().get(http::header::USER_AGENT).is_none());
+        assert_eq!(
+            a.headers().get("x-ok").map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+    }
+
+    #[test]
     fn an_unparsable_host_does_not_panic() {
         let p = parts("POST", "/agora/token", &[("Host", "a b")]);
-        let r = to_lambda_request(&p, b"{}", &ip(), 1, 1).unwrap();
+        let r = to_lambda_request(p.clone(), b"{}", &ip(), 1, 1).unwrap();
         assert_eq!(r.uri().path(), "/agora/token");
         assert_eq!(r.raw_http_path(), "/agora/token");
     }
@@ -834,9 +872,9 @@ mod tests {
     fn binary_and_empty_bodies_survive() {
         let p = parts("POST", "/stream/token", &[]);
         let bin = [0xffu8, 0x00, 0xfe, 0x10];
-        let r = to_lambda_request(&p, &bin, &ip(), 1, 1).unwrap();
+        let r = to_lambda_request(p.clone(), &bin, &ip(), 1, 1).unwrap();
         assert_eq!(r.body().as_ref(), &bin);
-        let r = to_lambda_request(&p, b"", &ip(), 1, 1).unwrap();
+        let r = to_lambda_request(p.clone(), b"", &ip(), 1, 1).unwrap();
         assert!(r.body().is_empty());
     }
 
