@@ -174,8 +174,9 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// A JSON response with `Content-Type: application/json` and `Cache-Control: no-store`.
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    // Serialising a `serde_json::Value` cannot fail.
+pub fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
+    // Serialising a `serde_json::Value` or one of the handler's answer structs cannot fail (string
+    // keys, no non-finite floats).
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
     let mut resp = Response::new(Body::Text(text));
     *resp.status_mut() = status;

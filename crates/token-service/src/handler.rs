@@ -17,7 +17,7 @@ use http::{header, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use rtc_signing::agora::MintAt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessDecision, AccessRequest};
 use crate::error::{json_response, ApiError};
@@ -289,8 +289,8 @@ async fn access(
     }
 }
 
-fn ok_json(status: StatusCode, body: serde_json::Value) -> Response<Body> {
-    json_response(status, &body)
+fn ok_json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    json_response(status, body)
 }
 
 /// `POST /agora/token` body.
@@ -411,22 +411,67 @@ async fn agora(
         ttl,
         at,
     )?;
-    let expires_at = now + u64::from(ttl);
-    let mut out = serde_json::json!({
-        "token": token,
-        "appId": secret.key.app_id,
-        "type": kind.as_str(),
-        "channel": channel,
-        "role": role,
-        "issuedAt": now,
-        "expiresAt": expires_at,
-        "refreshAfter": now + u64::from(ttl) * 4 / 5,
-    });
-    match user {
-        AgoraUser::Uid(u) => out["uid"] = u.into(),
-        AgoraUser::Account(a) => out["account"] = a.into(),
-    }
-    Ok(ok_json(StatusCode::OK, out))
+    let (uid, account) = match &user {
+        AgoraUser::Uid(u) => (Some(*u), None),
+        AgoraUser::Account(a) => (None, Some(a.as_str())),
+    };
+    Ok(ok_json(
+        StatusCode::OK,
+        &AgoraAnswer {
+            account,
+            app_id: &secret.key.app_id,
+            channel: channel.as_deref(),
+            expires_at: now + u64::from(ttl),
+            issued_at: now,
+            refresh_after: now + u64::from(ttl) * 4 / 5,
+            role: role.as_deref(),
+            token: &token,
+            kind: kind.as_str(),
+            uid,
+        },
+    ))
+}
+
+/// The answers, serialised straight from borrowed fields. The fields are in alphabetical order,
+/// the order the JSON has always had (it used to go through `serde_json::Value`'s sorted map).
+#[derive(Serialize)]
+struct AgoraAnswer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a str>,
+    #[serde(rename = "appId")]
+    app_id: &'a str,
+    channel: Option<&'a str>,
+    #[serde(rename = "expiresAt")]
+    expires_at: u64,
+    #[serde(rename = "issuedAt")]
+    issued_at: u64,
+    #[serde(rename = "refreshAfter")]
+    refresh_after: u64,
+    role: Option<&'a str>,
+    token: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uid: Option<u32>,
+}
+
+/// LiveKit's token-endpoint answer (see [`AgoraAnswer`]).
+#[derive(Serialize)]
+struct LiveKitAnswer<'a> {
+    participant_token: &'a str,
+    server_url: &'a str,
+}
+
+/// The Stream answer (see [`AgoraAnswer`]).
+#[derive(Serialize)]
+struct StreamAnswer<'a> {
+    #[serde(rename = "apiKey")]
+    api_key: &'a str,
+    #[serde(rename = "expiresAt")]
+    expires_at: u64,
+    token: &'a str,
+    #[serde(rename = "userId")]
+    user_id: &'a str,
 }
 
 /// `POST /livekit/token` body: LiveKit's standard token endpoint request, plus an optional `role`.
@@ -532,7 +577,10 @@ async fn livekit(
     )?;
     Ok(ok_json(
         StatusCode::CREATED,
-        serde_json::json!({"server_url": secret.url, "participant_token": token}),
+        &LiveKitAnswer {
+            participant_token: &token,
+            server_url: &secret.url,
+        },
     ))
 }
 
@@ -674,18 +722,52 @@ async fn stream(
     };
     Ok(ok_json(
         StatusCode::OK,
-        serde_json::json!({
-            "token": token,
-            "apiKey": secret.key.api_key,
-            "userId": caller.subject,
-            "expiresAt": now + u64::from(ttl),
-        }),
+        &StreamAnswer {
+            api_key: &secret.key.api_key,
+            expires_at: now + u64::from(ttl),
+            token: &token,
+            user_id: &caller.subject,
+        },
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_keep_the_key_order_they_had_as_json_values() {
+        // `serde_json::Value` sorts its keys; the answer structs must give the same text.
+        fn same_as_value<T: Serialize>(answer: &T) {
+            let direct = serde_json::to_string(answer).unwrap();
+            let via_value = serde_json::to_value(answer).unwrap().to_string();
+            assert_eq!(direct, via_value);
+        }
+        for (uid, account) in [(Some(7), None), (None, Some("alice"))] {
+            same_as_value(&AgoraAnswer {
+                account,
+                app_id: "app",
+                channel: Some("room-1"),
+                expires_at: 3,
+                issued_at: 1,
+                refresh_after: 2,
+                role: None,
+                token: "007x",
+                kind: "rtc",
+                uid,
+            });
+        }
+        same_as_value(&LiveKitAnswer {
+            participant_token: "jwt",
+            server_url: "wss://x",
+        });
+        same_as_value(&StreamAnswer {
+            api_key: "key",
+            expires_at: 9,
+            token: "jwt",
+            user_id: "u",
+        });
+    }
 
     #[test]
     fn parse_maps_serde_errors_to_codes() {
