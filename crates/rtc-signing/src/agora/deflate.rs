@@ -788,12 +788,15 @@ fn static_len(ltree: &Tree, dtree: &Tree) -> u64 {
 ///   `sum(freq * length)` (Huffman's code is the cheapest prefix code, and zlib's length-limited
 ///   code is a prefix code), plus the exact extra bits;
 /// - the tree description: 5 + 5 + 4 header bits; 3 bits for each bit-length code length up to
-///   the last one used in `BL_ORDER`, and a complete code over `n` symbols has a length of at most
-///   `floor(log2 n)`, which `scan_tree` emits as a symbol; then the bit-length symbols themselves.
-///   Which code lengths are zero is known from the frequencies, so the zero runs' symbols (0, 17,
-///   18) and their extra bits are exact, and a run of non-zero lengths takes at least one symbol
-///   per 7 entries. Those counts are each at most the true ones (the non-zero lengths' symbols
-///   lumped into one), so their Huffman cost is at most the bit-length code's.
+///   the last one used in `BL_ORDER` — the shortest length of a complete code over `n` symbols is
+///   at most `floor(log2 n)` (zlib's codes are complete, its overflow repair included), and
+///   `scan_tree` emits every length that occurs as a symbol at least once (a run starts with the
+///   length itself), so that length's place in `BL_ORDER` is reached; then the bit-length symbols
+///   themselves. Which code lengths are zero is known from the frequencies, so the zero runs'
+///   symbols (0, 17, 18) and their extra bits are exact, and a run of non-zero lengths takes at
+///   least one symbol per 7 entries. Those counts are each at most the true ones, with the
+///   non-zero lengths' symbols lumped into one (merging symbols never raises a Huffman cost), so
+///   their Huffman cost is at most the bit-length code's `sum(freq * length)`.
 fn dynamic_len_lower_bound(ltree: &Tree, dtree: &Tree, runs: &mut Vec<(u32, u32)>) -> u64 {
     let mut bits = 5 + 5 + 4;
     let mut max_blindex = 3;
