@@ -297,8 +297,11 @@ impl AccessChecker {
     pub async fn check(&self, req: &AccessRequest<'_>) -> Result<AccessDecision, AccessError> {
         match &self.backend {
             Backend::Disabled => Ok(AccessDecision::ALLOW),
-            Backend::Dynamo(d) => d.check(req).await,
-            Backend::Webhook(w) => w.check(req).await,
+            // Boxed: the SDK and HTTP client futures are ~7 KB, and unboxed they would sit inside
+            // every request's future (moved and copied even when no backend is configured); one
+            // allocation is nothing beside the network call they make.
+            Backend::Dynamo(d) => Box::pin(d.check(req)).await,
+            Backend::Webhook(w) => Box::pin(w.check(req)).await,
         }
     }
 }
