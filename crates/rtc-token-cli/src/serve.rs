@@ -292,7 +292,8 @@ fn now_millis() -> u64 {
 /// API Gateway HTTP API (payload 2.0, stage `$default`): lower-case headers, repeated headers joined
 /// with commas, cookies as one `cookie` header joined with `; `, the raw path and query string, a
 /// `requestContext` with a request id, the source IP (`peer.ip()` as text, formatted once per
-/// connection by the caller) and the method, and the body as text (or bytes when it is not UTF-8). It is built directly with `lambda_http`'s own request extensions rather than
+/// connection by the caller) and the method, and the body as text (or bytes when it is not UTF-8).
+/// It is built directly with `lambda_http`'s own request extensions rather than
 /// by serialising an event and parsing it back; a test checks that both give the same request.
 pub fn to_lambda_request(
     mut parts: http::request::Parts,

@@ -865,13 +865,14 @@ fn dynamic_len_lower_bound(ltree: &Tree, dtree: &Tree, runs: &mut Vec<(u32, u32)
     bits += 3 * (max_blindex as u64 + 1);
     // Extra bits of codes 17 and 18.
     bits += 3 * bl[1] as u64 + 7 * bl[2] as u64;
-    let mut counts: Vec<u32> = bl.iter().copied().filter(|&c| c != 0).collect();
-    bits += if counts.len() >= 2 {
-        counts.sort_unstable();
-        huffman_cost(counts.iter().map(|&c| (c, 1)), runs)
+    // Four counts: sorted on the stack (zeros first, then skipped), no allocation per call.
+    bl.sort_unstable();
+    let used = bl.iter().filter(|&&c| c != 0).count();
+    bits += if used >= 2 {
+        huffman_cost(bl[4 - used..].iter().map(|&c| (c, 1)), runs)
     } else {
         // A single kind of symbol still gets a code of at least one bit.
-        counts.iter().map(|&c| c as u64).sum()
+        bl.iter().map(|&c| c as u64).sum()
     };
     bits
 }
