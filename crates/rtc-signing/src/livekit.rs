@@ -441,7 +441,9 @@ impl<'k> AccessToken<'k> {
             nbf: now,
             grants: &self.grants,
         };
-        let json = serde_json::to_vec(&wire)
+        // Sized for the usual claims (grants, a name, short metadata) so the buffer rarely grows.
+        let mut json = Vec::with_capacity(512);
+        serde_json::to_writer(&mut json, &wire)
             .map_err(|_| Error::invalid("claims", "cannot be encoded as JSON"))?;
         jws::sign(&json, self.key.api_secret.expose().as_bytes())
     }

@@ -177,7 +177,12 @@ impl std::error::Error for ApiError {}
 pub fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
     // Serialising a `serde_json::Value` or one of the handler's answer structs cannot fail (string
     // keys, no non-finite floats).
-    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    // Sized for an answer with a token in it, so the buffer does not grow as the token is written.
+    let mut json = Vec::with_capacity(1024);
+    let text = match serde_json::to_writer(&mut json, body) {
+        Ok(()) => String::from_utf8(json).unwrap_or_else(|_| "{}".to_owned()),
+        Err(_) => "{}".to_owned(),
+    };
     let mut resp = Response::new(Body::Text(text));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();

@@ -95,15 +95,15 @@ pub fn route_path(req: &Request) -> &str {
     path
 }
 
-fn request_id(req: &Request) -> String {
+fn request_id(req: &Request) -> &str {
     if let Some(ctx) = req.lambda_context_ref() {
         if !ctx.request_id.is_empty() {
-            return ctx.request_id.clone();
+            return &ctx.request_id;
         }
     }
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
         if let Some(id) = &ctx.request_id {
-            return id.clone();
+            return id;
         }
     }
     req.headers()
@@ -111,16 +111,15 @@ fn request_id(req: &Request) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 128)
         .unwrap_or("-")
-        .to_owned()
 }
 
 /// Answers one request. Never fails: every error is a JSON response.
 pub async fn handle(svc: &Service, req: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(&req);
-    let route = route_path(&req).to_owned();
+    let route = route_path(&req);
     let mut facts = Facts::default();
-    let result = process(svc, &req, &route, &mut facts).await;
+    let result = process(svc, &req, route, &mut facts).await;
     let (resp, outcome, code, detail) = match result {
         Ok(resp) => (resp, Outcome::Issued, None, None),
         Err(f) => {
@@ -129,8 +128,8 @@ pub async fn handle(svc: &Service, req: Request) -> Response<Body> {
         }
     };
     let log = RequestLog {
-        request_id: &request_id,
-        route: &route,
+        request_id,
+        route,
         status: resp.status().as_u16(),
         outcome: Some(outcome),
         error_code: code,

@@ -52,6 +52,40 @@ use sha2::{Digest, Sha256};
 use crate::error::ApiError;
 use crate::Provider;
 
+/// LiveKit's default profiles when the policy names none: `host` publishes (any source), subscribes
+/// and sends data; `guide` the same with the microphone only; `listener` subscribes.
+static DEFAULT_PROFILES: std::sync::LazyLock<BTreeMap<String, Profile>> =
+    std::sync::LazyLock::new(|| {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "host".to_owned(),
+            Profile {
+                can_publish: true,
+                can_subscribe: true,
+                can_publish_data: true,
+                ..Profile::default()
+            },
+        );
+        m.insert(
+            "guide".to_owned(),
+            Profile {
+                can_publish: true,
+                can_subscribe: true,
+                can_publish_data: true,
+                can_publish_sources: vec!["microphone".to_owned()],
+                ..Profile::default()
+            },
+        );
+        m.insert(
+            "listener".to_owned(),
+            Profile {
+                can_subscribe: true,
+                ..Profile::default()
+            },
+        );
+        m
+    });
+
 /// The policy document. Every field is optional; see the module documentation.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -324,39 +358,13 @@ impl Policy {
         })
     }
 
-    /// The LiveKit profiles (the document's or the defaults host/guide/listener).
-    pub fn profiles(&self) -> BTreeMap<String, Profile> {
-        if let Some(p) = &self.livekit.profiles {
-            return p.clone();
-        }
-        let mut m = BTreeMap::new();
-        m.insert(
-            "host".to_owned(),
-            Profile {
-                can_publish: true,
-                can_subscribe: true,
-                can_publish_data: true,
-                ..Profile::default()
-            },
-        );
-        m.insert(
-            "guide".to_owned(),
-            Profile {
-                can_publish: true,
-                can_subscribe: true,
-                can_publish_data: true,
-                can_publish_sources: vec!["microphone".to_owned()],
-                ..Profile::default()
-            },
-        );
-        m.insert(
-            "listener".to_owned(),
-            Profile {
-                can_subscribe: true,
-                ..Profile::default()
-            },
-        );
-        m
+    /// The LiveKit profiles (the document's or the defaults host/guide/listener), borrowed: the
+    /// defaults are built once per process, not per request.
+    pub fn profiles(&self) -> &BTreeMap<String, Profile> {
+        self.livekit
+            .profiles
+            .as_ref()
+            .unwrap_or_else(|| &DEFAULT_PROFILES)
     }
 
     /// Rule 1: the subject deny list.
