@@ -335,22 +335,33 @@ pub fn to_lambda_request(
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
-    let mut uri = if is_canonical(scheme, host, path) {
-        // What the URL parser would give back unchanged (the common case), without parsing.
-        format!("{scheme}://{host}{path}")
+    let uri = if is_canonical(scheme, host, path) && query_is_kept(&parts.uri) {
+        // What the URL parser would give back unchanged (the common case): the scheme, the host as
+        // the authority, and the request's own path and query, without formatting or parsing.
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(if scheme == "https" {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        });
+        uri.authority = Some(
+            host.parse::<http::uri::Authority>()
+                .map_err(|e| format!("cannot build the request: {e}"))?,
+        );
+        uri.path_and_query = parts.uri.path_and_query().cloned();
+        http::Uri::from_parts(uri).map_err(|e| format!("cannot build the request: {e}"))?
     } else {
-        url::Url::parse(&format!("{scheme}://{host}{path}"))
+        let mut uri = url::Url::parse(&format!("{scheme}://{host}{path}"))
             .or_else(|_| url::Url::parse(&format!("https://localhost{path}")))
             .map_err(|e| format!("cannot build the request: {e}"))?
-            .to_string()
+            .to_string();
+        if !query.is_empty() {
+            uri.push('?');
+            uri.push_str(query);
+        }
+        uri.parse()
+            .map_err(|e| format!("cannot build the request: {e}"))?
     };
-    if !query.is_empty() {
-        uri.push('?');
-        uri.push_str(query);
-    }
-    let uri: http::Uri = uri
-        .parse()
-        .map_err(|e| format!("cannot build the request: {e}"))?;
     let body = if body.is_empty() {
         lambda_http::Body::Empty
     } else {
@@ -364,7 +375,7 @@ pub fn to_lambda_request(
     ctx.route_key = Some("$default".to_owned());
     ctx.account_id = Some("local".to_owned());
     ctx.stage = Some("$default".to_owned());
-    ctx.request_id = Some(format!("local-{now_ms:x}-{id:x}"));
+    ctx.request_id = Some(local_request_id(now_ms, id));
     ctx.apiid = Some("local".to_owned());
     ctx.domain_name = Some("localhost".to_owned());
     ctx.domain_prefix = Some("localhost".to_owned());
@@ -380,12 +391,38 @@ pub fn to_lambda_request(
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
-    let query_map: lambda_http::aws_lambda_events::query_map::QueryMap =
-        query.parse().unwrap_or_default();
+    let query_map: lambda_http::aws_lambda_events::query_map::QueryMap = if query.is_empty() {
+        Default::default()
+    } else {
+        query.parse().unwrap_or_default()
+    };
     Ok(req
         .with_raw_http_path(path)
         .with_query_string_parameters(query_map)
         .with_request_context(RequestContext::ApiGatewayV2(ctx)))
+}
+
+/// `true` when the request target's path-and-query can be reused as it is: it has one (not `*`) and
+/// its query is absent or not empty (a bare `?` is dropped, as API Gateway drops it).
+fn query_is_kept(uri: &http::Uri) -> bool {
+    uri.path_and_query().is_some() && uri.query().is_none_or(|q| !q.is_empty())
+}
+
+/// `format!("local-{now_ms:x}-{id:x}")` without the formatter: the local server's request id.
+fn local_request_id(now_ms: u64, id: u64) -> String {
+    fn push_hex(out: &mut String, v: u64) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
+        for i in (0..digits).rev() {
+            out.push(char::from(DIGITS[((v >> (4 * i)) & 0xf) as usize]));
+        }
+    }
+    let mut out = String::with_capacity(6 + 16 + 1 + 16);
+    out.push_str("local-");
+    push_hex(&mut out, now_ms);
+    out.push('-');
+    push_hex(&mut out, id);
+    out
 }
 
 /// API Gateway's header folding: repeated headers joined with commas, cookies joined with `; `
@@ -664,6 +701,31 @@ mod tests {
     }
 
     #[test]
+    fn local_request_id_matches_the_formatter() {
+        let values = [
+            0,
+            1,
+            9,
+            10,
+            15,
+            16,
+            255,
+            256,
+            0x1234_5678_9abc,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for now_ms in values {
+            for id in values {
+                assert_eq!(
+                    local_request_id(now_ms, id),
+                    format!("local-{now_ms:x}-{id:x}")
+                );
+            }
+        }
+    }
+
+    #[test]
     fn protocol_name_matches_the_formatter() {
         for v in [
             http::Version::HTTP_09,
@@ -732,6 +794,32 @@ mod tests {
                     ("X-Request-Id", "r-1"),
                 ],
                 br#"{"room_name":"r"}"#,
+            ),
+            // The request's own path and query are reused: a bare `?` is dropped (as the event's
+            // empty rawQueryString drops it), an absolute-form target keeps only its path and query.
+            (
+                "POST",
+                "/livekit/token?",
+                vec![("Host", "localhost:8787")],
+                b"{}",
+            ),
+            (
+                "POST",
+                "/livekit/token?room=a%20b&flag&x=%2F",
+                vec![("Host", "localhost:8787")],
+                b"{}",
+            ),
+            (
+                "POST",
+                "http://other.example:9000/agora/token?q=1",
+                vec![("Host", "localhost:8787")],
+                b"{}",
+            ),
+            (
+                "POST",
+                "http://other.example:9000/agora/token",
+                vec![("Host", "api.example.com")],
+                b"{}",
             ),
         ];
         // Hosts and paths on both sides of `is_canonical`: each must give the parser's URI.
