@@ -128,7 +128,32 @@ async fn secrets_load_at_init_rotate_survive_outage_and_recover() {
         .unwrap();
 }
 
-/// Captures every log line (tracing) of the current thread.
+/// The harness's readiness check: a port counts as moto's only when moto itself answers on it, so a
+/// test never talks to another listener that happens to hold the port, and a moto that cannot bind
+/// is reported, not waited for.
+#[test]
+fn moto_is_ready_only_when_moto_itself_answers() {
+    let moto = Moto::start();
+    let addr: std::net::SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
+    assert!(common::moto::moto_answers(addr));
+    // Another listener on a port: it accepts the connection but is not moto.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = other.local_addr().unwrap();
+    assert!(!common::moto::moto_answers(taken));
+    // moto cannot bind a port another listener holds: the start fails instead of "succeeding".
+    assert!(Moto::start_on(taken.port(), false).is_none());
+    drop(other);
+}
+
+/// API Gateway's request id of the end-to-end test's requests.
+const E2E_REQUEST_ID: &str = "req-e2e";
+
+/// A JSON `POST` of the end-to-end test, with its own request id.
+fn post_e2e(path: &str, jwt: &str, body: &serde_json::Value) -> lambda_http::Request {
+    post_with_id(path, jwt, body, E2E_REQUEST_ID)
+}
+
+/// Captures every log line (tracing) written to it.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 impl Write for Capture {
@@ -181,7 +206,7 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     env.insert("POLICY_JSON".into(), policy.clone());
     let svc = init(Provider::Agora, env, &moto, &clock).await.unwrap();
     let jwt = rs256_jwt(&claims("alice", now, json!({})));
-    let a = call(&svc, post("/agora/token", &jwt, &agora_body())).await;
+    let a = call(&svc, post_e2e("/agora/token", &jwt, &agora_body())).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     assert_eq!(a.body["account"], "alice");
     assert_eq!(a.body["expiresAt"].as_u64().unwrap(), now + 600);
@@ -198,7 +223,7 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     // Another's channel: subscriber only is not even allowed here (no rule) -> 403.
     let a = call(
         &svc,
-        post(
+        post_e2e(
             "/agora/token",
             &jwt,
             &json!({"channel": "live-bob", "role": "subscriber"}),
@@ -215,7 +240,7 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     let guide_jwt = rs256_jwt(&claims("gina", now, json!({"roles": ["guide"]})));
     let a = call(
         &svc,
-        post(
+        post_e2e(
             "/livekit/token",
             &guide_jwt,
             &json!({"room_name": "tour-1", "participant_name": "Gina"}),
@@ -237,7 +262,7 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     let guest_jwt = rs256_jwt(&claims("gus", now, json!({})));
     let a = call(
         &svc,
-        post(
+        post_e2e(
             "/livekit/token",
             &guest_jwt,
             &json!({"room_name": "tour-1"}),
@@ -251,7 +276,7 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     assert_eq!((v.can_publish, v.can_subscribe), (Some(false), Some(true)));
     let a = call(
         &svc,
-        post(
+        post_e2e(
             "/livekit/token",
             &guest_jwt,
             &json!({"room_name": "tour-1", "role": "guide"}),
@@ -267,7 +292,7 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
     let jwt = rs256_jwt(&claims("alice", now, json!({})));
     let a = call(
         &svc,
-        post(
+        post_e2e(
             "/stream/token",
             &jwt,
             &json!({"call_cids": ["default:alice-1"], "role": "admin"}),
@@ -288,11 +313,17 @@ async fn end_to_end_with_jwks_callers_and_clean_logs() {
 
     // No log line holds a secret, a minted token or a caller JWT; each request logged once.
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    // The subscriber is global: the concurrent test's lines are there too, so count this test's
+    // own request id (six requests above).
     let request_lines = text
         .lines()
-        .filter(|l| l.contains("\"request\"") && l.contains("latency_us"))
+        .filter(|l| {
+            l.contains("\"request\"")
+                && l.contains("latency_us")
+                && l.contains(&format!("\"request_id\":\"{E2E_REQUEST_ID}\""))
+        })
         .count();
-    assert!(request_lines >= 7, "{request_lines} request lines:\n{text}");
+    assert_eq!(request_lines, 6, "{request_lines} request lines:\n{text}");
     for needle in [AGORA_CERT, LIVEKIT_SECRET, STREAM_SECRET]
         .iter()
         .map(|s| s.to_string())

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
-mod moto;
+pub mod moto;
 pub use moto::Moto;
 
 /// Issuer of the test caller JWTs.
@@ -234,6 +234,17 @@ pub fn event(path: &str, headers: &[(&str, &str)], body: &str) -> Request {
 
 /// As [`event`] with any method.
 pub fn event_with(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request {
+    event_with_id(method, path, headers, body, "req-test")
+}
+
+/// As [`event_with`] with API Gateway's request id set to `request_id`.
+pub fn event_with_id(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    request_id: &str,
+) -> Request {
     let h: serde_json::Map<String, Value> = headers
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v)))
@@ -243,7 +254,7 @@ pub fn event_with(method: &str, path: &str, headers: &[(&str, &str)], body: &str
         "headers": h,
         "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.test",
             "domainPrefix": "api", "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-            "sourceIp": "192.0.2.1", "userAgent": "test"}, "requestId": "req-test",
+            "sourceIp": "192.0.2.1", "userAgent": "test"}, "requestId": request_id,
             "routeKey": format!("{method} {path}"), "stage": "$default", "time": "01/Jan/2026:00:00:00 +0000",
             "timeEpoch": 0},
         "body": body, "isBase64Encoded": false
@@ -253,14 +264,21 @@ pub fn event_with(method: &str, path: &str, headers: &[(&str, &str)], body: &str
 
 /// A JSON `POST` with a bearer token.
 pub fn post(path: &str, jwt: &str, body: &Value) -> Request {
+    post_with_id(path, jwt, body, "req-test")
+}
+
+/// As [`post`] with API Gateway's request id set to `request_id` (to find its log line).
+pub fn post_with_id(path: &str, jwt: &str, body: &Value, request_id: &str) -> Request {
     let auth = format!("Bearer {jwt}");
-    event(
+    event_with_id(
+        "POST",
         path,
         &[
             ("authorization", &auth),
             ("content-type", "application/json"),
         ],
         &body.to_string(),
+        request_id,
     )
 }
 

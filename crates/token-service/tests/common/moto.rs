@@ -1,10 +1,12 @@
 //! The one `moto_server` launcher of token-service's tests (`common` and `access_common` both use
 //! it): a child process on a free loopback port, killed on drop, stopped and restarted on the same
-//! port to simulate an outage.
+//! port to simulate an outage. It counts as started only when this child is alive and moto itself
+//! answers on the port ([`moto_answers`]), not when any listener accepts a connection there.
 //!
 //! The binary: `$MOTO_SERVER` (set by `scripts/test`), else the project venv's
 //! (`<workspace>/.venv/bin/moto_server`, made by `scripts/setup-tools`), else `moto_server` on `PATH`.
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,21 +75,32 @@ impl Moto {
     }
 
     fn launch(serial: bool) -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("bind a free port")
-            .port();
+        // A port found free can be taken before moto binds it (moto then exits): pick another.
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("bind a free port")
+                .port();
+            if let Some(m) = Self::start_on(port, serial) {
+                return m;
+            }
+        }
+        panic!("moto_server did not start on any of 5 free ports");
+    }
+
+    /// Starts moto on `port`; `None` if it exits before answering (the port is taken).
+    pub fn start_on(port: u16, serial: bool) -> Option<Moto> {
         let mut m = Moto {
             child: None,
             port,
             serial,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
-        m.spawn();
-        m
+        m.spawn().then_some(m)
     }
 
-    fn spawn(&mut self) {
+    /// Starts moto on `self.port` and waits until it answers; `false` if it exited first.
+    fn spawn(&mut self) -> bool {
         let port = self.port.to_string();
         let mut cmd = if self.serial {
             let mut c = Command::new(moto_python());
@@ -98,19 +111,28 @@ impl Moto {
             c.args(["-H", "127.0.0.1", "-p", &port]);
             c
         };
-        let child = cmd
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server (set MOTO_SERVER to its path)");
-        self.child = Some(child);
         let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().expect("addr");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server on {addr} did not start"
-            );
+        // Ready means this child is alive and moto itself answers: an accepted connection alone
+        // can be another listener's, which once let a test talk to a port moto never opened.
+        loop {
+            if !matches!(child.try_wait(), Ok(None)) {
+                return false;
+            }
+            if moto_answers(addr) && matches!(child.try_wait(), Ok(None)) {
+                self.child = Some(child);
+                return true;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("moto_server on {addr} did not start");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -126,8 +148,41 @@ impl Moto {
     /// Starts it again on the same port (empty state).
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        for _ in 0..5 {
+            if self.spawn() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("moto_server did not restart on port {}", self.port);
     }
+}
+
+/// Whether `addr` answers moto's own `GET /moto-api/data.json` (200 from its Werkzeug server).
+pub fn moto_answers(addr: SocketAddr) -> bool {
+    let Ok(mut sock) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = sock.set_write_timeout(Some(Duration::from_secs(2)));
+    if sock
+        .write_all(b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match sock.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    head.starts_with("HTTP/1.")
+        && head.lines().next().is_some_and(|l| l.contains(" 200 "))
+        && head.contains("Werkzeug")
 }
 
 impl Drop for Moto {
