@@ -7,7 +7,9 @@ usage: sm_stub.py --port P --secrets FILE
 """
 import argparse
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from emulator import QuietServer  # the Runtime API's server, quiet on dropped connections (this directory)
 
 
 def main():
@@ -45,7 +47,7 @@ def main():
             self.end_headers()
             self.wfile.write(data)
 
-    ThreadingHTTPServer(("127.0.0.1", args.port), H).serve_forever()
+    QuietServer(("127.0.0.1", args.port), H).serve_forever()
 
 
 if __name__ == "__main__":
