@@ -134,8 +134,7 @@ async fn secrets_load_at_init_rotate_survive_outage_and_recover() {
 #[test]
 fn moto_is_ready_only_when_moto_itself_answers() {
     let moto = Moto::start();
-    let addr: std::net::SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
-    assert!(common::moto::moto_answers(addr));
+    assert!(common::moto::moto_answers(moto.addr()));
     // Another listener on a port: it accepts the connection but is not moto.
     let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken = other.local_addr().unwrap();

@@ -116,7 +116,7 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server (set MOTO_SERVER to its path)");
-        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().expect("addr");
+        let addr = self.addr();
         let deadline = Instant::now() + Duration::from_secs(30);
         // Ready means this child is alive and moto itself answers: an accepted connection alone
         // can be another listener's, which once let a test talk to a port moto never opened.
@@ -135,6 +135,11 @@ impl Moto {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The loopback address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// Kills the server (an outage); its state is lost.
