@@ -45,10 +45,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_ticks(pid):
+    """(user, system) CPU ticks of the process so far: utime and stime of /proc/PID/stat."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state); utime = field 14, stime = field 15
-    return int(fields[11]) + int(fields[12])
+    return int(fields[11]), int(fields[12])
 
 
 def status_kb(pid, key):
@@ -174,7 +175,8 @@ def bench_cell(name, pid, port, route, args, jwt):
     mod = run_wrk(args, url, body, jwt, args.moderate_connections, args.moderate_duration,
                   args.moderate_delay_ms)
     secs = sat["duration_us"] / 1e6
-    cpu_s = (c1 - c0) / CLK_TCK
+    user_s, sys_s = (c1[0] - c0[0]) / CLK_TCK, (c1[1] - c0[1]) / CLK_TCK
+    cpu_s = user_s + sys_s
     n = max(sat["requests"], 1)
     errors = sum(sat["errors"].values())
     r = {
@@ -182,6 +184,10 @@ def bench_cell(name, pid, port, route, args, jwt):
         "p50_us": sat["latency_us"]["p50"],
         "p99_us": sat["latency_us"]["p99"],
         "cpu_us_per_req": cpu_s * 1e6 / n,
+        # The kernel's share: on loopback the sender's system time also carries the receiving
+        # socket's TCP processing (the client's, for a response).
+        "user_us_per_req": user_s * 1e6 / n,
+        "sys_us_per_req": sys_s * 1e6 / n,
         "cpu_util": cpu_s / (t1 - t0),
         "rps_per_cpu_second": n / cpu_s if cpu_s > 0 else None,
         "peak_rss_kb": hwm,
@@ -196,7 +202,8 @@ def bench_cell(name, pid, port, route, args, jwt):
         },
     }
     print(f"  {name:10} {route:8} {r['rps']:9.0f} req/s  p50 {r['p50_us'] / 1000:7.2f} ms  "
-          f"p99 {r['p99_us'] / 1000:7.2f} ms  cpu {r['cpu_us_per_req']:8.1f} us/req  "
+          f"p99 {r['p99_us'] / 1000:7.2f} ms  cpu {r['cpu_us_per_req']:8.1f} us/req "
+          f"({r['user_us_per_req']:.1f} user + {r['sys_us_per_req']:.1f} sys)  "
           f"peak {(hwm or 0) / 1024:6.1f} MiB  | moderate {r['moderate']['rps']:6.0f} req/s "
           f"p99 {r['moderate']['p99_us'] / 1000:6.2f} ms  errors {errors}", flush=True)
     return r
@@ -254,10 +261,10 @@ def machine():
 
 def fmt_table(res, servers):
     lines = []
-    hdr = ("| route | server | req/s (1 core) | p50 ms | p99 ms | CPU us/req | req per CPU-s | "
-           "peak RSS MiB | moderate req/s | moderate p99 ms | errors |")
+    hdr = ("| route | server | req/s (1 core) | p50 ms | p99 ms | CPU us/req | user + sys us | "
+           "req per CPU-s | peak RSS MiB | moderate req/s | moderate p99 ms | errors |")
     lines.append(hdr)
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for route in ROUTES:
         for s in servers:
             r = res.get(s, {}).get(route)
@@ -266,9 +273,10 @@ def fmt_table(res, servers):
             rpc = r["rps_per_cpu_second"]
             lines.append(
                 f"| {route} | {s} | {r['rps']:.0f} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | "
-                f"{r['cpu_us_per_req']:.1f} | {rpc:.0f} | {(r['peak_rss_kb'] or 0) / 1024:.1f} | "
+                f"{r['cpu_us_per_req']:.1f} | {r['user_us_per_req']:.1f} + {r['sys_us_per_req']:.1f} | "
+                f"{rpc:.0f} | {(r['peak_rss_kb'] or 0) / 1024:.1f} | "
                 f"{r['moderate']['rps']:.0f} | {r['moderate']['p99_us'] / 1000:.2f} | {r['errors']} |"
-                if rpc else f"| {route} | {s} | {r['rps']:.0f} | - | - | - | - | - | - | - | {r['errors']} |")
+                if rpc else f"| {route} | {s} | {r['rps']:.0f} | - | - | - | - | - | - | - | - | {r['errors']} |")
     lines.append("")
     lines.append("| route | vs | throughput ratio (req/s) | per-CPU ratio (req per CPU-s) | "
                  "p99 ratio (theirs / ours) |")
