@@ -10,9 +10,9 @@
 //! `/prod/agora/token` on stage `prod` is `/agora/token`.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use caller_auth::Caller;
+use caller_auth::{AuthErrorClass, Caller};
 use http::{header, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -24,7 +24,7 @@ use crate::error::{json_response, ApiError};
 use crate::mint::{self, AgoraKind, LiveKitMint};
 use crate::policy::{AgoraUser, Policy};
 use crate::secrets::ProviderSecret;
-use crate::service::Service;
+use crate::service::{Service, SECRET_RETRY_AFTER};
 use crate::telemetry::{Outcome, RequestLog};
 use crate::Provider;
 
@@ -113,13 +113,49 @@ fn request_id(req: &Request) -> &str {
         .unwrap_or("-")
 }
 
+/// The longest one request may take, whatever its dependencies do (docs/time-budget.md).
+pub const REQUEST_BUDGET: Duration = Duration::from_millis(4000);
+/// Kept free before Lambda's deadline, to write the answer and its log line.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
+
+/// [`REQUEST_BUDGET`], or less when the invocation's own deadline (Lambda's context: the function
+/// timeout) is nearer.
+fn request_budget(req: &Request) -> Duration {
+    let Some(ctx) = req.lambda_context_ref() else {
+        return REQUEST_BUDGET;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    match ctx.deadline.checked_sub(now_ms) {
+        Some(left) if ctx.deadline > 0 => Duration::from_millis(left)
+            .saturating_sub(DEADLINE_MARGIN)
+            .clamp(Duration::from_millis(100), REQUEST_BUDGET),
+        _ => REQUEST_BUDGET,
+    }
+}
+
 /// Answers one request. Never fails: every error is a JSON response.
 pub async fn handle(svc: &Service, req: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(&req);
     let route = route_path(&req);
     let mut facts = Facts::default();
-    let result = process(svc, &req, route, &mut facts).await;
+    let budget = request_budget(&req);
+    let result = match tokio::time::timeout(budget, process(svc, &req, route, &mut facts)).await {
+        Ok(r) => r,
+        // Every wait inside is bounded on its own (docs/time-budget.md); this is the backstop that
+        // keeps a request from ever ending as a Lambda timeout.
+        Err(_) => Err(Fail {
+            err: ApiError::Unavailable {
+                retry_after: 1,
+                message: "a dependency is slow; retry later",
+            },
+            outcome: Outcome::Error,
+            detail: Some(format!("request budget of {} ms spent", budget.as_millis())),
+        }),
+    };
     let (resp, outcome, code, detail) = match result {
         Ok(resp) => (resp, Outcome::Issued, None, None),
         Err(f) => {
@@ -166,13 +202,27 @@ async fn process(
     }
 
     let now = svc.clock.now();
-    svc.refresh_hs_secrets(now).await.map_err(secret_fail)?;
+    // A shared secret that cannot be re-read keeps the previous one; one never loaded leaves HMAC
+    // callers "cannot check now" in caller-auth (503 below), while JWKS callers go on.
+    let _ = svc.refresh_hs_secrets(now).await;
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let caller = match svc.auth.authenticate(authorization, now).await {
         Ok(c) => c,
+        // The keys or the shared secret are not available: the token may be fine, so the client
+        // retries (503) instead of signing the user out (401).
+        Err(e) if e.class() == AuthErrorClass::KeysUnavailable => {
+            return Err(Fail {
+                err: ApiError::Unavailable {
+                    retry_after: e.retry_after().unwrap_or(SECRET_RETRY_AFTER).max(1),
+                    message: "the caller's keys are temporarily unavailable; retry later",
+                },
+                outcome: Outcome::SecretError,
+                detail: Some(e.to_string()),
+            });
+        }
         Err(e) => {
             return Err(Fail {
                 err: ApiError::Unauthorized,
