@@ -62,6 +62,8 @@ class Evaluated:
             return all(self._cond(a) for a in args)
         if fn == "Fn::Or":
             return any(self._cond(a) for a in args)
+        if fn == "Fn::Contains":  # Rules only
+            return str(self.value(args[1])) in [str(x) for x in self.value(args[0])]
         if fn == "Fn::Equals":
             a, b = (self.value(x) for x in args)
             return str(a) == str(b)

@@ -302,11 +302,13 @@ def test_function_build_and_runtime(raw, deployed, fkey):
     assert 1 <= fn["Timeout"] <= 10
 
 
-def test_architecture_parameter(raw):
-    p = raw["Parameters"]["Architecture"]
-    assert p["Default"] == "arm64" and set(p["AllowedValues"]) == {"arm64", "x86_64"}
-    ev = evaluated("defaults", transformed=False)
-    assert ev.params["Architecture"] == "arm64"
+def test_architecture_is_written_once(raw):
+    """Not a parameter: `sam build` compiles for the template's architecture, so a deploy-time
+    override would ship binaries for the other CPU (exec format error on every cold start)."""
+    assert "Architecture" not in raw["Parameters"]
+    assert raw["Globals"]["Function"]["Architectures"] == ["arm64"]
+    for v in FUNCTIONS.values():
+        assert "Architectures" not in raw["Resources"][v["id"]]["Properties"]
 
 
 def test_concurrency_settings_are_optional():
