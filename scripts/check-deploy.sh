@@ -14,7 +14,7 @@
 #
 # Usage: scripts/check-deploy.sh [--no-build] [--x86-64]
 #   --no-build   steps 1-3b only (seconds instead of minutes)
-#   --x86-64     build for x86_64 instead of arm64 (Architecture=x86_64)
+#   --x86-64     build for x86_64 instead of arm64 (after changing Architectures in template.yaml)
 # Env: CARGO_BUILD_JOBS (default: all cores), CHECK_DEPLOY_VENV (default: ./.venv).
 # The last line is "deploy-check: N passed, M failed".
 set -uo pipefail
