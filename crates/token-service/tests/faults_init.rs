@@ -152,3 +152,43 @@ async fn a_failing_source_delays_nothing_but_itself() {
     let a = call(&svc, request(P, &hmac, &body_for(P))).await;
     assert_eq!(a.status, 200, "once the store answers: {}", a.body);
 }
+
+/// The whole-request budget follows the invocation's deadline: with Lambda's deadline 500 ms away
+/// and the JWKS refetch hanging, the request ends as a 503 + `Retry-After` well before it, not as a
+/// Lambda timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_budget_follows_lambdas_deadline() {
+    let sm = FaultServer::start(default_store().behaviour()).await;
+    let jwks = FaultServer::start(fixed(Mode::Respond {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: jwks_doc(1),
+    }))
+    .await;
+    let env = jwks_env(P, &format!("{}/jwks", jwks.url()));
+    let clock = ManualClock::new(unix_now());
+    let (svc, _) = init(P, &env, &sm.url(), &clock).await;
+    let svc = svc.expect("INIT");
+    let jwt = rs256_jwt(1, "alice");
+    assert_eq!(call(&svc, request(P, &jwt, &body_for(P))).await.status, 200);
+
+    // The set expires (default lifetime 10 min) and its endpoint now hangs: without the budget the
+    // refetch would hold the request 1 s, then serve the old keys.
+    jwks.set(fixed(Mode::Hang));
+    clock.advance(601);
+    let mut req = request(P, &jwt, &body_for(P));
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 500;
+    req.extensions_mut()
+        .insert(token_service::routes::Deadline(deadline));
+    let a = call(&svc, req).await;
+    assert_error(&a, 503, "service_unavailable");
+    assert!(
+        a.elapsed < Duration::from_millis(450),
+        "answered after {:?}, Lambda's deadline was 500 ms away",
+        a.elapsed
+    );
+}
