@@ -545,7 +545,6 @@ def build_script(blocks: list[Block], log_dir: Path) -> str:
         s.append(f"# ---- {b.where}")
         s.append(f"echo '==> {b.where}' >&2")
         outputs = {start: (end, text) for start, end, text in expected_outputs(b.lines)}
-        seg_start = 0
         skip_until = -1
         lines = b.lines
         i = 0
