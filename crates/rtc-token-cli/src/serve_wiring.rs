@@ -82,6 +82,8 @@ pub fn local_auth(
                 "AUTH_PROVIDER" => Some("hs256".to_owned()),
                 "AUTH_ISSUER" => Some(dev_defaults::DEV_ISSUER.to_owned()),
                 "AUTH_AUDIENCE" => Some(dev_defaults::DEV_AUDIENCE.to_owned()),
+                // `rtc-token dev-jwt --claims '{"roles":[...]}'` gives the caller roles.
+                "AUTH_ROLE_CLAIMS" => Some(dev_defaults::DEV_ROLE_CLAIM.to_owned()),
                 _ => None,
             }
         };
