@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessDecision, AccessRequest};
 use crate::error::{json_response, ApiError};
+use crate::livekit_room;
 use crate::mint::{self, AgoraKind, LiveKitMint};
 use crate::policy::{AgoraUser, Policy};
 use crate::secrets::ProviderSecret;
@@ -477,7 +478,8 @@ struct StreamAnswer<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiveKitBody {
-    /// The room.
+    /// The room; absent or empty: a fresh room from `livekit.room_template`.
+    #[serde(default)]
     pub room_name: Option<String>,
     /// Display name.
     #[serde(default)]
@@ -491,7 +493,7 @@ pub struct LiveKitBody {
     /// Participant attributes.
     #[serde(default)]
     pub participant_attributes: Option<BTreeMap<String, String>>,
-    /// Room creation options (only when policy allows).
+    /// Room creation options (protojson `RoomConfiguration`; `livekit.room_config` policy).
     #[serde(default)]
     pub room_config: Option<serde_json::Value>,
     /// A grant profile (policy must allow it).
@@ -519,18 +521,10 @@ async fn livekit(
         )
         .into());
     }
-    let room = body
-        .room_name
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::BadRequest("room_name is required".to_owned()))?;
+    let room = livekit_room::room_name(policy, &caller.subject, body.room_name);
     facts.room = Some(room.clone());
-    if body.room_config.is_some() && !policy.livekit.allow_room_config {
-        return Err(ApiError::forbidden(
-            "room_config_not_allowed",
-            "room_config is not allowed by policy",
-        )
-        .into());
-    }
+    let room_config =
+        livekit_room::resolve(policy, &caller.subject, &room, body.room_config.as_ref())?;
     let profiles = policy.profiles();
     let role = policy
         .choose_role(caller, body.role.as_deref(), Some("host"))
@@ -569,7 +563,7 @@ async fn livekit(
             attributes: body.participant_attributes.as_ref(),
             room: &room,
             profile,
-            room_config: body.room_config.as_ref(),
+            room_config: room_config.as_ref(),
             ttl,
             now,
         },

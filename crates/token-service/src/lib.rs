@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod handler;
 pub mod lambda;
+pub mod livekit_room;
 pub mod mint;
 pub mod policy;
 pub mod secrets;

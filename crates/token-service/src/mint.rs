@@ -99,8 +99,8 @@ pub struct LiveKitMint<'a> {
     pub room: &'a str,
     /// Grants.
     pub profile: &'a Profile,
-    /// `roomConfig` (only when policy allows it).
-    pub room_config: Option<&'a serde_json::Value>,
+    /// `roomConfig`, as [`crate::livekit_room::resolve`] gave it (read as protojson, policy applied).
+    pub room_config: Option<&'a rtc_signing::livekit::RoomConfiguration>,
     /// Lifetime, seconds.
     pub ttl: u32,
     /// Unix seconds now.
@@ -109,7 +109,7 @@ pub struct LiveKitMint<'a> {
 
 /// Mints a LiveKit access token (`nbf` = now, `exp` = now + ttl, `sub` = identity).
 pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, ApiError> {
-    use rtc_signing::livekit::{AccessToken, RoomConfiguration, VideoGrants};
+    use rtc_signing::livekit::{AccessToken, VideoGrants};
     let key = &secret.key;
     let p = m.profile;
     let grants = VideoGrants {
@@ -142,9 +142,7 @@ pub fn livekit(secret: &LiveKitSecret, m: &LiveKitMint<'_>) -> Result<String, Ap
         t = t.with_attributes(a.clone());
     }
     if let Some(rc) = m.room_config {
-        let rc: RoomConfiguration = serde_json::from_value(rc.clone())
-            .map_err(|e| ApiError::BadRequest(format!("room_config: {e}")))?;
-        t = t.with_room_config(rc);
+        t = t.with_room_config(rc.clone());
     }
     t.to_jwt(m.now).map_err(map_err)
 }
