@@ -34,6 +34,11 @@
 //! 4. TTL: the body's `ttl` or `ttl.default`, capped at `ttl.max` and the room rule's `max_ttl`;
 //!    `ttl` 0 is a 400. Defaults per provider: Agora 1 h / 24 h, LiveKit 15 min / 24 h, Stream 1 h / 24 h.
 //!
+//! LiveKit room configuration (`livekit.room_config`, `livekit.room_template`): see
+//! [`crate::livekit_room`] and [`RoomConfigPolicy`]. Without a `room_config` section any `room_config`
+//! in the body is 403 `room_config_not_allowed`; `"allow_room_config": true` (its predecessor) fails
+//! at start with what to write instead.
+//!
 //! Agora identity (`agora.identity`): `account` (default) = a string user account equal to the
 //! caller's subject; `uid_claim` = the numeric uid in the caller claim `agora.uid_claim` (a number or a
 //! decimal string in `0..=4294967295`; missing: 403 `uid_claim_missing`); `uid_hash` = a uid derived
