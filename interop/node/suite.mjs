@@ -319,7 +319,7 @@ function serveLiveKit(policy) {
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d) => {
       log += d;
-      const m = log.match(/listening on (http:\/\/\S+)/);
+      const m = log.match(/listening on (http:\/\/\S+)\s/);
       if (m) resolve({ base: m[1].replace(/\/$/, ''), stop: () => child.kill() });
     });
     child.on('exit', (code) => reject(new Error(`rtc-token serve exited ${code}: ${log}`)));

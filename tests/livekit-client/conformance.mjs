@@ -79,7 +79,7 @@ function serve(env) {
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d) => {
       log += d;
-      const m = log.match(/listening on (http:\/\/\S+)/);
+      const m = log.match(/listening on (http:\/\/\S+)\s/);
       if (m) {
         clearTimeout(timer);
         resolve({ base: m[1].replace(/\/$/, ''), stop: () => child.kill() });
@@ -224,6 +224,31 @@ try {
       endpoint(alice).fetch({ roomName: 'admin-room' }),
       (e) => /received 403/.test(e.message) && /room_not_allowed/.test(e.message),
     );
+  });
+
+  await check("the README's tour example with dev-jwt roles: a guide gets the guide profile, a guest a listener's", async () => {
+    const tour = await serve({
+      LIVEKIT_POLICY_JSON: JSON.stringify({
+        role_map: [{ caller_role: 'guide', role: 'guide' }],
+        default_role: 'listener',
+        rooms: [
+          { pattern: 'tour-*', roles: ['guide'], caller_roles: ['guide'] },
+          { pattern: 'tour-*', roles: ['listener'], max_ttl: 1800 },
+        ],
+      }),
+    });
+    try {
+      const at = (jwt) => TokenSource.endpoint(`${tour.base}/livekit/token`, { headers: { Authorization: `Bearer ${jwt}` } });
+      const guide = await at(devJwt('gia', { roles: ['guide'] })).fetch({ roomName: 'tour-rome' });
+      const g = (await nodeVerify(guide.participantToken)).claims.video;
+      assert.equal(g.canPublish, true);
+      assert.deepEqual(g.canPublishSources, ['microphone']);
+      const guest = await at(devJwt('bob')).fetch({ roomName: 'tour-rome' });
+      const l = (await nodeVerify(guest.participantToken)).claims.video;
+      assert.equal(l.canPublish, false);
+    } finally {
+      tour.stop();
+    }
   });
 
   await check('the tokens are verified by livekit-server-sdk and PyPI livekit-api', async () => {

@@ -16,7 +16,8 @@ pub struct DevJwtArgs {
     /// The caller's user id (`sub`).
     #[arg(long)]
     pub sub: String,
-    /// Extra claims as a JSON object, e.g. '{"role":"host"}'. They override the defaults
+    /// Extra claims as a JSON object, e.g. '{"roles":["guide"]}' (`serve` reads the caller's roles
+    /// from `roles`). They override the defaults
     /// (`iss`, `aud`, `iat`, `exp`), which lets you mint expired or foreign tokens for testing.
     #[arg(long)]
     pub claims: Option<String>,

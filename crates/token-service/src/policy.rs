@@ -446,6 +446,30 @@ impl Policy {
         Ok(())
     }
 
+    /// Whether a rule depends on the caller's roles (`role_map`, a room rule's `caller_roles`).
+    pub fn uses_caller_roles(&self) -> bool {
+        !self.role_map.is_empty()
+            || self
+                .rooms
+                .iter()
+                .flatten()
+                .any(|r| !r.caller_roles.is_empty())
+    }
+
+    /// Refuses a policy that refers to caller roles when no role claim is configured: every caller
+    /// would silently have none (a guide would get a listener's token).
+    pub fn check_role_claims(&self, role_claims_configured: bool) -> Result<(), String> {
+        if self.uses_caller_roles() && !role_claims_configured {
+            return Err(
+                "the policy refers to caller roles (role_map or rooms[].caller_roles) but no \
+                 role claim is configured: set AUTH_ROLE_CLAIMS to the claim paths that carry them \
+                 (e.g. AUTH_ROLE_CLAIMS=roles)"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+
     /// The TTL bounds for `provider` (the document's or the provider's defaults).
     pub fn ttl_rule(&self, provider: Provider) -> TtlRule {
         self.ttl.unwrap_or(match provider {
@@ -793,6 +817,26 @@ mod tests {
         assert!(Policy::from_json(r#"{"agora":{"types":["video"]}}"#).is_err());
         assert!(Policy::from_json(r#"{"stream":{"types":["rtc"]}}"#).is_err());
         assert!(Policy::from_json(r#"{"rooms":[{"pattern":"","roles":["a"]}]}"#).is_err());
+    }
+
+    #[test]
+    fn policies_on_caller_roles_need_a_role_claim() {
+        let by_map =
+            Policy::from_json(r#"{"role_map":[{"caller_role":"guide","role":"guide"}]}"#).unwrap();
+        let by_room = Policy::from_json(
+            r#"{"rooms":[{"pattern":"tour-*","roles":["guide"],"caller_roles":["guide"]}]}"#,
+        )
+        .unwrap();
+        for p in [&by_map, &by_room] {
+            assert!(p.uses_caller_roles());
+            assert!(p
+                .check_role_claims(false)
+                .unwrap_err()
+                .contains("AUTH_ROLE_CLAIMS"));
+            assert!(p.check_role_claims(true).is_ok());
+        }
+        let plain = Policy::from_json(r#"{"rooms":[{"pattern":"*","roles":["*"]}]}"#).unwrap();
+        assert!(!plain.uses_caller_roles() && plain.check_role_claims(false).is_ok());
     }
 
     #[test]

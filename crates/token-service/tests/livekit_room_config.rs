@@ -378,3 +378,52 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn a_policy_on_caller_roles_without_a_role_claim_fails_at_start() {
+    let auth = caller_auth::AuthConfig::from_env(&|k: &str| match k {
+        "AUTH_PROVIDER" => Some("hs256".to_owned()),
+        "AUTH_ISSUER" => Some(common::ISSUER.to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let tour = r#"{"role_map":[{"caller_role":"guide","role":"guide"}],"default_role":"listener"}"#;
+    for policy in [
+        PolicySource::Inline(Box::new(Policy::from_json(tour).unwrap())),
+        PolicySource::Secret("policy".to_owned()),
+    ] {
+        let r = Service::from_parts(ServiceParts {
+            provider: Provider::LiveKit,
+            auth: auth.clone(),
+            source: Arc::new(
+                StaticSource::new()
+                    .with("lk", common::livekit_secret())
+                    .with("policy", tour),
+            ),
+            secret_id: "lk".to_owned(),
+            auth_hs256_secret_id: None,
+            auth_hs_secrets: vec![Secret::new(HS_SECRET)],
+            secret_refresh_seconds: 300,
+            policy,
+            access: token_service::access::AccessChecker::disabled(),
+            clock: Arc::new(ManualClock::new(unix_now())),
+            salt: random_salt(),
+            telemetry: Telemetry::new("RtcTokens", "livekit-token", null_sink()),
+        })
+        .await;
+        let Err(e) = r else { panic!("INIT must fail") };
+        let e = e.to_string();
+        assert!(e.contains("AUTH_ROLE_CLAIMS"), "{e}");
+    }
+    // with the role claim configured the same policy gives a guide a guide's token
+    let c = Client::new(serde_json::from_str(tour).unwrap()).await;
+    let jwt = hs256_jwt(&claims("g", c.now, json!({"roles": ["guide"]})), HS_SECRET);
+    let a = call(
+        &c.svc,
+        post("/livekit/token", &jwt, &json!({"room_name": "tour-1"})),
+    )
+    .await;
+    let t = a.body["participant_token"].as_str().unwrap();
+    let v = verify(t, &key(), c.now, 0).unwrap().grants.video.unwrap();
+    assert_eq!(v.can_publish_sources, ["microphone"], "the guide profile");
+}
