@@ -4,7 +4,10 @@
 // by livekit-server-sdk (TokenVerifier, and the `roomConfig` claim parsed strictly by
 // @livekit/protocol) and by PyPI livekit-api (TokenVerifier and strict ParseDict; verify_livekit_api.py).
 //
-// Usage: RTC_TOKEN_BIN=target/debug/rtc-token PYTHON=.venv/bin/python node tests/livekit-client/conformance.mjs
+// LiveKit's Rust client (crates.io livekit-token-source, rust/) runs the same flows when LK_RUST_CHECK
+// names its built binary (run.sh builds it).
+//
+// Usage: RTC_TOKEN_BIN=target/debug/rtc-token PYTHON=.venv/bin/python [LK_RUST_CHECK=...] node tests/livekit-client/conformance.mjs
 // Prints "ok - ..." / "not ok - ...: why" per check, and "livekit-client: N passed, M failed" last.
 
 import { createRequire } from 'node:module';
@@ -22,6 +25,8 @@ const { RoomConfiguration } = require('@livekit/protocol');
 
 const BIN = process.env.RTC_TOKEN_BIN || path.join(root, 'target', 'debug', 'rtc-token');
 const PYTHON = process.env.PYTHON || path.join(root, '.venv', 'bin', 'python');
+// The Rust client's check binary (rust/), when run.sh built it.
+const RUST_CHECK = process.env.LK_RUST_CHECK || '';
 // DEVELOPMENT ONLY defaults embedded in rtc-token (crates/rtc-token-cli/src/dev_defaults.rs).
 const LK_KEY = 'devkey';
 const LK_SECRET = 'rtc-token-dev-livekit-secret-DEVELOPMENT-ONLY';
@@ -250,6 +255,26 @@ try {
       tour.stop();
     }
   });
+
+  // LiveKit's Rust client (crates.io livekit-token-source), built by run.sh: the same flows.
+  if (RUST_CHECK) {
+    const r = spawnSync(RUST_CHECK, [url, alice], { encoding: 'utf8' });
+    const lines = r.stdout.split('\n').filter((l) => l.trim());
+    await check('rust: livekit-token-source ran', () => {
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(lines.length, 4, r.stdout);
+    });
+    for (const line of lines) {
+      const v = JSON.parse(line);
+      await check(v.check, async () => {
+        assert.equal(v.ok, true, v.why);
+        if (v.token) {
+          const p = decodeTokenPayload(v.token);
+          minted.push({ token: v.token, room: p.video.room, agents: ['guide-bot'] });
+        }
+      });
+    }
+  }
 
   await check('the tokens are verified by livekit-server-sdk and PyPI livekit-api', async () => {
     assert.ok(minted.length >= 3, `${minted.length} tokens`);
