@@ -12,8 +12,7 @@ pub const DEV_ISSUER: &str = "rtc-token-dev";
 /// The `aud` of development caller JWTs.
 pub const DEV_AUDIENCE: &str = "rtc-tokens-local";
 
-/// The claim the development issuer reads the caller's roles from (`dev-jwt --claims
-/// '{"roles":["guide"]}'`), as `AUTH_ROLE_CLAIMS=roles` would.
+/// The claim carrying a development caller's roles (`dev-jwt --claims '{"roles":["guide"]}'`).
 pub const DEV_ROLE_CLAIM: &str = "roles";
 
 /// The HS256 key shared by `dev-jwt` and `serve`. DEVELOPMENT ONLY: anyone can read it here.

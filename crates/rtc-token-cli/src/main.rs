@@ -14,6 +14,7 @@ mod cli_util;
 mod dev_defaults;
 mod dev_jwt;
 mod inspect;
+mod kick;
 mod mint;
 mod serve;
 mod serve_wiring;
