@@ -89,7 +89,7 @@ pub fn claims(
 /// Mints the development caller JWT (HS256, header `{"alg":"HS256","typ":"JWT"}`).
 pub fn mint(sub: &str, extra: Option<&str>, ttl: u64, now: u64) -> Result<String, String> {
     let claims = claims(sub, extra, ttl, now)?;
-    crate::serve::install_crypto_provider();
+    caller_auth::init_crypto();
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     let key = jsonwebtoken::EncodingKey::from_secret(DEV_CALLER_SECRET.as_bytes());
     jsonwebtoken::encode(&header, &claims, &key).map_err(|e| format!("cannot sign: {e}"))
