@@ -191,6 +191,7 @@ impl Service {
                     .into(),
             ));
         }
+        let role_claims_configured = !parts.auth.role_claims.is_empty();
         let mut auth = Authenticator::build(parts.auth, parts.clock.clone())
             .map_err(|e| InitError::Auth(e.to_string()))?;
         if hs_secrets.is_some() {
@@ -208,13 +209,19 @@ impl Service {
             provider_parser(parts.provider),
         );
         let policy = match parts.policy {
-            PolicySource::Inline(p) => PolicyHolder::Inline(Arc::from(p)),
+            PolicySource::Inline(p) => {
+                p.check_role_claims(role_claims_configured)
+                    .map_err(|e| InitError::Config(crate::config::ConfigError(e)))?;
+                PolicyHolder::Inline(Arc::from(p))
+            }
             PolicySource::Secret(id) => {
-                let parse: ParseFn<Policy> = Arc::new(|id: &str, t: &str| {
-                    Policy::from_json(t).map_err(|reason| SourceError::Malformed {
-                        id: id.to_owned(),
-                        reason,
-                    })
+                let parse: ParseFn<Policy> = Arc::new(move |id: &str, t: &str| {
+                    Policy::from_json(t)
+                        .and_then(|p| p.check_role_claims(role_claims_configured).map(|()| p))
+                        .map_err(|reason| SourceError::Malformed {
+                            id: id.to_owned(),
+                            reason,
+                        })
                 });
                 PolicyHolder::Cached(SecretCache::new(id, parts.source.clone(), refresh, parse))
             }
