@@ -8,7 +8,10 @@
 #
 #   bench/lambda-emulator/lambda128.sh [--bin-dir target/release] [--requests 2000] [--cpu-pct 7.2]
 #
-# Build first: cargo build --release -p agora-token -p token-service --example lambda_floor
+# Build first (two commands: with --example, cargo builds only the example, and the function binary
+# is built without token-service's dev-dependencies, as cargo lambda builds it):
+#   cargo build --release -p agora-token --bin agora-token
+#   cargo build --release -p token-service --example lambda_floor
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -20,7 +23,7 @@ while [ $# -gt 0 ]; do
     --bin-dir) bin_dir=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
     --cpu-pct) cpu_pct=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "lambda128: unknown argument $1" >&2; exit 2 ;;
   esac
 done
