@@ -12,7 +12,9 @@
 //! Cache behaviour ([`SecretCache`]): loaded at INIT; a value older than the refresh interval
 //! (`SECRET_REFRESH_SECONDS`, default 300) is re-read on the next request; a failed re-read keeps the
 //! old value and is retried after `min(interval, 30 s)`. With no value yet (Secrets Manager was
-//! unreachable at INIT), every request retries and, failing, answers 503 with `Retry-After`.
+//! unreachable at INIT), it is retried with backoff like the caller keys (1 s, 2 s, 4 s ... 60 s after
+//! each failure, [`caller_auth::jwks::backoff_secs`]): a request at a due time tries once, the
+//! requests in between answer 503 with `Retry-After` at once, without a call to the store.
 //! Errors name the secret id and the field, never a value; `Debug` of every type here is redacted.
 
 use std::collections::HashMap;
@@ -292,6 +294,8 @@ struct State<T> {
     value: Option<Arc<T>>,
     /// Unix time of the next fetch attempt (0 = now).
     next_fetch: u64,
+    /// Failed attempts in a row while no value is held (the backoff's exponent).
+    failures: u64,
     /// Bumped on every successful load.
     version: u64,
 }
@@ -337,6 +341,7 @@ impl<T: Send + Sync> SecretCache<T> {
             state: RwLock::new(State {
                 value: None,
                 next_fetch: 0,
+                failures: 0,
                 version: 0,
             }),
             fetch_lock: tokio::sync::Mutex::new(()),
@@ -381,6 +386,7 @@ impl<T: Send + Sync> SecretCache<T> {
                 self.store(|s| {
                     s.value = Some(stored);
                     s.next_fetch = next;
+                    s.failures = 0;
                     s.version += 1;
                 });
                 Ok(v)
@@ -390,6 +396,10 @@ impl<T: Send + Sync> SecretCache<T> {
                 self.store(|s| {
                     if s.value.is_some() {
                         s.next_fetch = retry;
+                    } else {
+                        s.failures = s.failures.saturating_add(1);
+                        s.next_fetch =
+                            now.saturating_add(caller_auth::jwks::backoff_secs(s.failures));
                     }
                 });
                 Err(e)
@@ -397,23 +407,19 @@ impl<T: Send + Sync> SecretCache<T> {
         }
     }
 
-    /// The current value, re-reading it first when it is due. `Err` only when there is no value at all.
+    /// The current value, re-reading it first when it is due. `Err` only when there is no value at
+    /// all: at once while the backoff after a failed load runs, else after one attempt.
     /// The `u64` is the version, bumped on every successful load (so dependants can be updated).
     pub async fn get(&self, now: u64) -> Result<(Arc<T>, u64), SourceError> {
-        let (value, next_fetch, version) = self.snapshot();
-        if let Some(v) = &value {
-            if now < next_fetch {
-                return Ok((v.clone(), version));
-            }
+        if let Some(r) = self.without_fetch(now) {
+            return r;
         }
         // Due (or missing): one fetch at a time; others re-check after waiting.
         let _guard = self.fetch_lock.lock().await;
-        let (value, next_fetch, version) = self.snapshot();
-        if let Some(v) = &value {
-            if now < next_fetch {
-                return Ok((v.clone(), version));
-            }
+        if let Some(r) = self.without_fetch(now) {
+            return r;
         }
+        let (value, _, version) = self.snapshot();
         // With a value to fall back on, a re-read may cost a request at most REFRESH_BUDGET; without
         // one, the SDK's own operation timeout bounds it. This keeps several due secrets inside the
         // Lambda timeout even while Secrets Manager hangs.
@@ -447,6 +453,24 @@ impl<T: Send + Sync> SecretCache<T> {
                 value.map(|v| (v, version)).ok_or(e)
             }
         }
+    }
+
+    /// The answer when no fetch is due: the value, or (none held, backoff running) the error.
+    fn without_fetch(&self, now: u64) -> Option<Result<(Arc<T>, u64), SourceError>> {
+        let (value, next_fetch, version) = self.snapshot();
+        if now >= next_fetch {
+            return None;
+        }
+        Some(match value {
+            Some(v) => Ok((v, version)),
+            None => Err(SourceError::Unavailable {
+                id: self.id.clone(),
+                reason: format!(
+                    "not loaded; next attempt in {} s",
+                    next_fetch.saturating_sub(now)
+                ),
+            }),
+        })
     }
 
     /// The current value without any fetch.
@@ -630,29 +654,53 @@ mod tests {
         src.set(down());
         let parse: ParseFn<String> = Arc::new(|_, t| Ok(t.to_owned()));
         let cache = SecretCache::new("s", Arc::new(src.clone()), 100, parse);
-        // Nothing yet: every call retries.
+        // Nothing yet: retried with backoff (1, 2, 4 ... 60 s); in between, errors without a fetch.
         assert!(cache.get(1000).await.is_err());
         assert!(cache.get(1000).await.is_err());
-        assert_eq!(src.calls(), 2);
+        assert_eq!(src.calls(), 1);
+        let mut at = 1000;
+        for (n, pause) in [1, 2, 4, 8, 16, 32, 60, 60].into_iter().enumerate() {
+            assert!(cache.get(at + pause - 1).await.is_err());
+            assert_eq!(
+                src.calls(),
+                n as u32 + 1,
+                "no fetch {} s into a {pause} s pause",
+                pause - 1
+            );
+            at += pause;
+            assert!(cache.get(at).await.is_err());
+            assert_eq!(
+                src.calls(),
+                n as u32 + 2,
+                "one fetch once the {pause} s pause is over"
+            );
+        }
         src.set(Ok("v1".into()));
-        let (v, ver1) = cache.get(1000).await.unwrap();
+        assert!(
+            cache.get(at + 59).await.is_err(),
+            "still inside the 60 s pause"
+        );
+        let calls = src.calls();
+        at += 60;
+        let (v, ver1) = cache.get(at).await.unwrap();
+        assert_eq!(src.calls(), calls + 1);
         assert_eq!(*v, "v1");
         // Fresh: no fetch.
         src.set(Ok("v2".into()));
-        assert_eq!(*cache.get(1099).await.unwrap().0, "v1");
-        assert_eq!(src.calls(), 3);
+        assert_eq!(*cache.get(at + 99).await.unwrap().0, "v1");
+        assert_eq!(src.calls(), calls + 1);
         // Due: re-read picks up the rotation.
-        let (v, ver2) = cache.get(1100).await.unwrap();
+        let (v, ver2) = cache.get(at + 100).await.unwrap();
         assert_eq!(*v, "v2");
         assert!(ver2 > ver1);
         // Due but the source is down: old value kept, retried after 30 s, not on every call.
         src.set(down());
-        assert_eq!(*cache.get(1200).await.unwrap().0, "v2");
+        assert_eq!(*cache.get(at + 200).await.unwrap().0, "v2");
         let calls = src.calls();
-        assert_eq!(*cache.get(1210).await.unwrap().0, "v2");
+        assert_eq!(*cache.get(at + 210).await.unwrap().0, "v2");
         assert_eq!(src.calls(), calls);
         src.set(Ok("v3".into()));
-        assert_eq!(*cache.get(1230).await.unwrap().0, "v3");
+        assert_eq!(*cache.get(at + 230).await.unwrap().0, "v3");
     }
 
     #[tokio::test]

@@ -105,7 +105,7 @@ async fn init_takes_the_slowest_chain_not_the_sum() {
 
 /// The caller-auth shared secret's store fails at INIT: HMAC callers get 503 + Retry-After (their
 /// token may be fine) while JWKS callers are served, and once the store answers (the secret is
-/// re-read on a later request) HMAC callers are served too.
+/// re-read on a request after its backoff pause) HMAC callers are served too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_source_delays_nothing_but_itself() {
     let store = default_store();
@@ -149,6 +149,7 @@ async fn a_failing_source_delays_nothing_but_itself() {
     assert_error(&a, 401, "unauthorized");
 
     failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(1); // the secret's first backoff pause after INIT's failure
     let a = call(&svc, request(P, &hmac, &body_for(P))).await;
     assert_eq!(a.status, 200, "once the store answers: {}", a.body);
 }

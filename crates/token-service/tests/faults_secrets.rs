@@ -51,8 +51,68 @@ async fn down_at_init_starts_anyway_answers_503_then_recovers() {
     }
 
     sm.restart().await;
+    // The first pause after INIT's failure (1 s) is over: the next request tries again.
+    clock.advance(1);
     let a = call(&svc, request(P, &jwt, &body_for(P))).await;
     assert_minted(&a);
+}
+
+/// A store that fails at INIT is retried with backoff (1 s, 2 s, 4 s ... 60 s), not on every
+/// request: in between, requests answer 503 + `Retry-After` at once without a call to the store,
+/// even when the store is already back; the first request after the pause is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_at_init_is_retried_with_backoff_not_per_request() {
+    let store = default_store();
+    let sm = FaultServer::start(fixed(Mode::json(
+        500,
+        &json!({"__type": "InternalServiceError", "message": "down"}),
+    )))
+    .await;
+    let clock = ManualClock::new(unix_now());
+    let (svc, _) = init(P, &hs256_env(P), &sm.url(), &clock).await;
+    let svc = svc.expect("a failing Secrets Manager must not stop INIT");
+    let jwt = jwt_now(&clock);
+    let at_init = sm.hits();
+    assert!(at_init > 0, "INIT asked the store");
+
+    let unavailable_at_once = |a: &Answer| {
+        assert_error(a, 503, "service_unavailable");
+        assert!(
+            a.headers.contains_key(http::header::RETRY_AFTER),
+            "{:?}",
+            a.headers
+        );
+    };
+    // Inside the first pause: no call to the store, however many requests.
+    for _ in 0..5 {
+        unavailable_at_once(&call(&svc, request(P, &jwt, &body_for(P))).await);
+    }
+    assert_eq!(
+        sm.hits(),
+        at_init,
+        "requests inside the pause must not call the store"
+    );
+
+    // Pause over (1 s): one request tries, fails, and the next pause is 2 s.
+    clock.advance(1);
+    unavailable_at_once(&call(&svc, request(P, &jwt, &body_for(P))).await);
+    let after_retry = sm.hits();
+    assert!(after_retry > at_init, "the due retry calls the store");
+    clock.advance(1);
+    sm.set(store.behaviour());
+    unavailable_at_once(&call(&svc, request(P, &jwt, &body_for(P))).await);
+    assert_eq!(
+        sm.hits(),
+        after_retry,
+        "1 s into the 2 s pause: no call, store up or not"
+    );
+
+    // The 2 s pause is over: served, and then served from the cache.
+    clock.advance(1);
+    assert_minted(&call(&svc, request(P, &jwt, &body_for(P))).await);
+    let loaded = sm.hits();
+    assert_minted(&call(&svc, request(P, &jwt, &body_for(P))).await);
+    assert_eq!(sm.hits(), loaded);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,10 +125,14 @@ async fn slow_beyond_the_timeout_is_bounded_then_recovers() {
     assert!(took < INIT_BUDGET, "INIT took {took:?}");
 
     let jwt = jwt_now(&clock);
+    // After the first backoff pause (1 s) a request tries again, and the hang is bounded.
+    clock.advance(1);
     let a = call(&svc, request(P, &jwt, &body_for(P))).await;
     assert_error(&a, 503, "service_unavailable");
+    assert!(a.elapsed < LAMBDA_TIMEOUT, "took {:?}", a.elapsed);
 
     sm.set(store.behaviour());
+    clock.advance(2);
     let a = call(&svc, request(P, &jwt, &body_for(P))).await;
     assert_eq!(a.status, 200, "after recovery: {}", a.body);
 }
@@ -175,9 +239,12 @@ async fn garbage_and_5xx_answers_are_503_then_recover() {
         ),
     };
     let jwt = jwt_now(&clock);
+    // Each step waits out the backoff pause (1, 2, 4, 8 s) so that its request calls the store.
+    clock.advance(1);
     let a = call(&svc, request(P, &jwt, &body_for(P))).await;
     assert_error(&a, 503, "service_unavailable");
 
+    clock.advance(2);
     sm.set(fixed(Mode::json(
         500,
         &json!({"__type": "InternalServiceError", "message": "boom"}),
@@ -185,10 +252,12 @@ async fn garbage_and_5xx_answers_are_503_then_recover() {
     let a = call(&svc, request(P, &jwt, &body_for(P))).await;
     assert_error(&a, 503, "service_unavailable");
 
+    clock.advance(4);
     sm.set(fixed(Mode::Close));
     let a = call(&svc, request(P, &jwt, &body_for(P))).await;
     assert_error(&a, 503, "service_unavailable");
 
+    clock.advance(8);
     sm.set(store.behaviour());
     let a = call(&svc, request(P, &jwt, &body_for(P))).await;
     assert_eq!(a.status, 200, "after recovery: {}", a.body);
