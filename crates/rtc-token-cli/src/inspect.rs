@@ -1065,7 +1065,10 @@ fn caller_rules(
         audience.unwrap_or(""),
         config.leeway_seconds
     );
-    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             return json!({ "verifier": verifier, "accepted": Value::Null, "error": e.to_string() })
