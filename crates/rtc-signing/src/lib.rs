@@ -35,14 +35,4 @@ mod secret;
 pub mod stream;
 
 pub use error::{Error, ErrorKind, Result};
-
-/// Hooks for the differential fuzz target (`fuzz/fuzz_targets/agora_deflate.rs`); not part of the
-/// API and not covered by semver.
-#[doc(hidden)]
-pub mod __fuzz {
-    /// The token-sized deflate of AccessToken2 payloads: `None` for input it leaves to stock zlib.
-    pub fn agora_deflate(data: &[u8]) -> Option<Vec<u8>> {
-        crate::agora::deflate::zlib_level6(data)
-    }
-}
 pub use secret::Secret;

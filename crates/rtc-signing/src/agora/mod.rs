@@ -5,7 +5,6 @@
 //! Agora's documented identifier rules with [`ErrorKind::InvalidInput`](crate::ErrorKind) errors; the
 //! general [`AccessToken2`] builder enforces only what Agora's own builders do.
 
-pub(crate) mod deflate;
 mod pack;
 mod token2;
 mod v006;
