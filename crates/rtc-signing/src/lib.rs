@@ -2,8 +2,7 @@
 //!
 //! No I/O, no async, no clock, no randomness: every function takes the time (`issued_at`/`now`, unix
 //! seconds) and, for Agora, the salt as arguments, so outputs are reproducible and testable.
-//! CONTRACT (filled in by the signing work): the public names below are used by `token-service`
-//! and `rtc-token`; keep them, add to them freely.
+//! The public names below are used by `token-service` and `rtc-token`.
 //!
 //! ```
 //! use rtc_signing::agora::{self, AccessToken2, AgoraKey, MintAt, RtcRole, RtcUser};
