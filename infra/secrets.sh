@@ -29,7 +29,7 @@ case $cmd in -h|--help|help) usage 0 ;; esac
 kind=$1; shift
 
 case $kind in
-  agora) required="app_id app_certificate"; optional=""; output=AgoraSecretId ;;
+  agora) required="app_id app_certificate"; optional="customer_id customer_secret"; output=AgoraSecretId ;;
   livekit) required="api_key api_secret url"; optional=""; output=LivekitSecretId ;;
   stream) required="api_key api_secret"; optional=""; output=StreamSecretId ;;
   caller-hs256) required="secret"; optional="previous"; output="" ;;

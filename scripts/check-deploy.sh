@@ -6,13 +6,15 @@
 #      the generated resources (permissions, stage, aliases) are linted too;
 #   3. `sam validate --lint` (aws-sam-cli), in a network-less namespace when `unshare` allows it,
 #      to prove it needs neither credentials nor network;
+#   3b. zizmor (a GitHub Actions linter: syntax, expression injection, credentials, pinning) on
+#      every workflow in .github/workflows, offline;
 #   4. the three release binaries for arm64 built with cargo-lambda exactly as `sam build` does
 #      (per function: `cargo lambda build --release --arm64 --bin NAME` in functions/NAME, with the
 #      workspace target dir), then their sizes and architecture.
 #
 # Usage: scripts/check-deploy.sh [--no-build] [--x86-64]
-#   --no-build   steps 1-3 only (seconds instead of minutes)
-#   --x86-64     build for x86_64 instead of arm64 (Architecture=x86_64)
+#   --no-build   steps 1-3b only (seconds instead of minutes)
+#   --x86-64     build for x86_64 instead of arm64 (after changing Architectures in template.yaml)
 # Env: CARGO_BUILD_JOBS (default: all cores), CHECK_DEPLOY_VENV (default: ./.venv).
 # The last line is "deploy-check: N passed, M failed".
 set -uo pipefail
@@ -85,6 +87,14 @@ if command -v sam >/dev/null; then
 else
   ko "sam validate --lint: the sam CLI is not installed (pip install aws-sam-cli)"
 fi
+
+echo "==> 3b. workflow lint (zizmor --offline)"
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+for w in "${workflows[@]}"; do
+  [ -e "$w" ] || continue
+  if ! command -v zizmor >/dev/null; then ko "zizmor is not installed (scripts/setup-tools)"; break; fi
+  if offline zizmor --offline --no-progress -- "$w"; then ok "zizmor $w"; else ko "zizmor $w"; fi
+done
 
 if [ "$build" = 1 ]; then
   echo "==> 4. cargo lambda build --release $arch_flag (as sam build runs it)"

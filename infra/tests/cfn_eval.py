@@ -6,7 +6,9 @@ whose condition is false dropped). References to resources stay symbolic so test
     {"Ref": "AgoraSecret"}              -> "Ref:AgoraSecret"
     {"Fn::GetAtt": ["T", "Arn"]}        -> "GetAtt:T.Arn"
     {"Ref": "SomeParameter"}            -> the parameter's value
-    {"Fn::Sub": "..."}                  -> "Sub:..." (the raw pattern)
+    {"Fn::Sub": "..."}                  -> "Sub:..." (the raw pattern; the variables of the list
+                                           form substituted, and no "Sub:" once none is left)
+    {"Fn::FindInMap": [...]}, {"Fn::Select": [...]} -> the value they pick
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class Evaluated:
             return all(self._cond(a) for a in args)
         if fn == "Fn::Or":
             return any(self._cond(a) for a in args)
+        if fn == "Fn::Contains":  # Rules only
+            return str(self.value(args[1])) in [str(x) for x in self.value(args[0])]
         if fn == "Fn::Equals":
             a, b = (self.value(x) for x in args)
             return str(a) == str(b)
@@ -87,8 +91,20 @@ class Evaluated:
                 parts = v if isinstance(v, list) else v.split(".", 1)
                 return f"GetAtt:{parts[0]}.{parts[1]}"
             if k == "Fn::Sub":
-                pattern = v if isinstance(v, str) else v[0]
-                return f"Sub:{pattern}"
+                if isinstance(v, str):
+                    return f"Sub:{v}"
+                pattern = v[0]
+                for name, val in v[1].items():
+                    val = self.value(val)
+                    if isinstance(val, str) and not val.startswith(("Ref:", "GetAtt:", "Sub:")):
+                        pattern = pattern.replace("${" + name + "}", val)
+                return pattern if "${" not in pattern else f"Sub:{pattern}"
+            if k == "Fn::FindInMap":
+                name, top, second = (self.value(x) for x in v)
+                return self.template["Mappings"][name][top][second]
+            if k == "Fn::Select":
+                index, items = self.value(v[0]), self.value(v[1])
+                return items[int(index)] if isinstance(items, list) else f"Select:{items}"
             if k == "Fn::Split":
                 sep, s = v
                 s = self.value(s)

@@ -47,7 +47,6 @@ ALL_ON = {
     "CustomDomainCertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
     "CustomDomainHostedZoneId": "Z123456ABCDEFG",
     "ReservedConcurrency": "50",
-    "ProvisionedConcurrency": 2,
     "AlarmEmail": "ops@example.com",
 }
 # Existing secrets passed in instead of created ones.
@@ -59,18 +58,23 @@ EXISTING_SECRETS = {
     "AuthzWebhookSecretArn": ARN + "prod/webhook-AbCdEf",
     "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops",
 }
-# The webhook instead of the table (the two are exclusive), with a generated signing secret.
+# The webhook instead of the table (the two are exclusive), with a generated signing secret, and
+# the API Gateway JWT authorizer (an OIDC issuer; it cannot check hs256 callers).
 WEBHOOK = {
     "AuthzWebhookUrl": "https://hooks.example.com/authz",
     "AuthzWebhookFailOpen": "true",
     "SecretsKmsKeyArn": ALL_ON["SecretsKmsKeyArn"],
+    "AuthIssuer": "https://issuer.example.com/",
+    "ApiJwtIssuer": "https://issuer.example.com/",
+    "ApiJwtAudience": "rtc-tokens,rtc-tokens-admin",
 }
 SCENARIOS = {"defaults": {}, "all_on": ALL_ON, "existing_secrets": EXISTING_SECRETS, "webhook": WEBHOOK}
 
 
 @lru_cache(maxsize=None)
 def _raw() -> dict[str, Any]:
-    return sam_transform.load(TEMPLATE)
+    # the loops (Fn::ForEach) expanded, as `sam build` and CloudFormation see the template
+    return sam_transform.expand_language_extensions(sam_transform.load(TEMPLATE))
 
 
 @lru_cache(maxsize=None)
@@ -82,7 +86,7 @@ def _evaluated(scenario: str, transformed: bool) -> Evaluated:
 
 @pytest.fixture(scope="session")
 def raw() -> dict[str, Any]:
-    """template.yaml as written (parsed by cfn-lint's loader)."""
+    """template.yaml as written (parsed by cfn-lint's loader), its Fn::ForEach loops expanded."""
     return _raw()
 
 

@@ -18,8 +18,13 @@ from typing import Any
 
 import boto3
 from cfnlint.decode import decode
+from samcli.lib.cfn_language_extensions.models import TemplateProcessingContext
+from samcli.lib.cfn_language_extensions.pipeline import ProcessingPipeline
+from samcli.lib.cfn_language_extensions.processors import ForEachProcessor, TemplateParsingProcessor
 from samtranslator.parser import parser
 from samtranslator.translator.translator import Translator
+
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 
 # Pseudo parameters the translator needs to resolve; the values are placeholders.
 PSEUDO = {
@@ -41,10 +46,40 @@ def load(path: str | Path) -> dict[str, Any]:
     return json.loads(json.dumps(template))  # plain dicts/lists (drops node position info)
 
 
+def _literal_subs(node: Any) -> Any:
+    """`{"Fn::Sub": "AgoraTokenFunction"}` (no variable left once a loop variable is substituted)
+    -> "AgoraTokenFunction", as the language extensions transform (and cfn-lint's copy of it)
+    does; so `Ref: !Sub "${P}TokenFunction"` inside a loop becomes a plain Ref."""
+    if isinstance(node, list):
+        return [_literal_subs(x) for x in node]
+    if isinstance(node, dict):
+        if list(node) == ["Fn::Sub"] and isinstance(node["Fn::Sub"], str) and "${" not in node["Fn::Sub"]:
+            return node["Fn::Sub"]
+        return {k: _literal_subs(v) for k, v in node.items()}
+    return node
+
+
+def expand_language_extensions(template: dict[str, Any]) -> dict[str, Any]:
+    """Expands `Fn::ForEach` with SAM CLI's own implementation of AWS::LanguageExtensions (what
+    `sam build` and `sam validate` run), and nothing else: parameters, conditions, `Fn::If` and
+    `Fn::FindInMap` stay for CloudFormation (and the tests' evaluator) to decide."""
+    transforms = template.get("Transform", [])
+    transforms = [transforms] if isinstance(transforms, str) else list(transforms)
+    if LANGUAGE_EXTENSIONS not in transforms:
+        return copy.deepcopy(template)
+    context = TemplateProcessingContext(fragment=copy.deepcopy(template))
+    out = ProcessingPipeline([TemplateParsingProcessor(), ForEachProcessor()]).process_template(context)
+    out = _literal_subs(out)
+    rest = [t for t in transforms if t != LANGUAGE_EXTENSIONS]
+    out["Transform"] = rest[0] if len(rest) == 1 else rest
+    return out
+
+
 def transform(template: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Returns the CloudFormation that the Serverless transform produces for `template`, given
-    parameter values `overrides` (the rest take their defaults), as CloudFormation would."""
-    sam = copy.deepcopy(template)
+    parameter values `overrides` (the rest take their defaults), as CloudFormation would: first
+    the language extensions (Fn::ForEach), then SAM."""
+    sam = expand_language_extensions(template)
     for res in sam.get("Resources", {}).values():
         props = res.get("Properties", {})
         if res.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):

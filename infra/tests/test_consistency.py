@@ -110,11 +110,11 @@ def test_each_function_gets_only_its_own_secret_id(code, env_read_by_code):
 def test_routes_match_the_code(code):
     routes_in_code = {lit for text in code.values() for lit in literals(text) if re.fullmatch(r"/[a-z]+/token", lit)}
     assert routes_in_code == {v["route"] for v in FUNCTIONS.values()}
-    raw = evaluated("defaults", transformed=False).template
-    for v in FUNCTIONS.values():
-        ev = raw["Resources"][v["id"]]["Properties"]["Events"]["Token"]["Properties"]
-        assert ev["Path"] == v["route"] and ev["Method"] == "POST"
-    assert set(raw["Resources"]["TokenApi"]["Properties"]["RouteSettings"]) == {f"POST {v['route']}" for v in FUNCTIONS.values()}
+    ev = evaluated("defaults", transformed=False)
+    route_keys = {ev.value(r["Properties"]["RouteKey"]) for r in ev.of_type("AWS::ApiGatewayV2::Route").values()}
+    assert route_keys == {f"POST {v['route']}" for v in FUNCTIONS.values()}
+    stage = ev.template["Resources"]["TokenApiApiGatewayDefaultStage"]["Properties"]
+    assert set(stage["RouteSettings"]) == route_keys
 
 
 def test_packages_and_binaries_match_the_build_metadata():

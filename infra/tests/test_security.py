@@ -159,6 +159,18 @@ def test_created_secrets_are_empty_except_the_generated_webhook_key():
 
 
 # ---------------------------------------------------------------------------- exposure
+def route_resources(ev) -> dict[str, dict]:
+    """route key -> (route, integration) properties, as deployed."""
+    out = {}
+    for route in ev.of_type("AWS::ApiGatewayV2::Route").values():
+        p = route["Properties"]
+        target = p["Target"]
+        assert target.startswith("Sub:integrations/${") and target.endswith("}"), target
+        integ = ev.resources[target[len("Sub:integrations/${"):-1]]["Properties"]
+        out[p["RouteKey"]] = (p, integ)
+    return out
+
+
 def test_functions_are_reachable_only_through_the_http_api(deployed):
     assert not deployed.of_type("AWS::Lambda::Url"), "no Function URLs"
     for banned in ("AWS::Lambda::EventSourceMapping", "AWS::Lambda::EventInvokeConfig", "AWS::Events::Rule",
@@ -169,44 +181,57 @@ def test_functions_are_reachable_only_through_the_http_api(deployed):
     perms = deployed.of_type("AWS::Lambda::Permission")
     assert len(perms) == len(FUNCTIONS), "exactly one invoke permission per function"
     for fkey, v in FUNCTIONS.items():
-        mine = [p["Properties"] for p in perms.values()
-                if p["Properties"]["FunctionName"] == f"Ref:{v['id']}Aliaslive"]
+        # unqualified: the API invokes $LATEST, so every deploy is live on the next request
+        mine = [name for name, p in perms.items() if p["Properties"]["FunctionName"] == f"Ref:{v['id']}"]
         assert len(mine) == 1, fkey
-        p = mine[0]
+        p = perms[mine[0]]["Properties"]
         assert p["Action"] == "lambda:InvokeFunction"
         assert p["Principal"] == "apigateway.amazonaws.com"
         # SourceArn pins the API, any stage, the method and the exact route
-        src = deployed.template["Resources"][[k for k, r in perms.items() if r["Properties"] is not None
-                                              and r["Properties"]["FunctionName"] == f"Ref:{v['id']}Aliaslive"][0]]
-        sub = src["Properties"]["SourceArn"]["Fn::Sub"]
-        assert sub[0].endswith(f"${{__ApiId__}}/${{__Stage__}}/POST{v['route']}")
-        assert sub[1]["__ApiId__"] == {"Ref": "TokenApi"}
+        pattern, variables = deployed.template["Resources"][mine[0]]["Properties"]["SourceArn"]["Fn::Sub"]
+        assert pattern.endswith("${TokenApi}/*/POST/${S}/token")
+        assert f"/{deployed.value(variables['S'])}/token" == v["route"]
         fn = deployed.resources[v["id"]]["Properties"]
         assert "FunctionUrlConfig" not in fn
 
 
-def test_only_http_api_events_in_the_source(raw):
-    for fkey, v in FUNCTIONS.items():
+def test_no_events_aliases_or_versions_in_the_source(raw, deployed):
+    """The API's routes are written as ApiGatewayV2 resources (so a JWT authorizer can be switched
+    by a parameter); the functions have no events of their own, and nothing publishes versions."""
+    for v in FUNCTIONS.values():
         fn = raw["Resources"][v["id"]]
         assert fn["Type"] == "AWS::Serverless::Function"
-        events = fn["Properties"]["Events"]
-        assert len(events) == 1
-        (ev,) = events.values()
-        assert ev["Type"] == "HttpApi"
-        assert ev["Properties"] == {"ApiId": {"Ref": "TokenApi"}, "Method": "POST", "Path": v["route"],
-                                    "PayloadFormatVersion": "2.0"}
-        assert "FunctionUrlConfig" not in fn["Properties"]
-    assert "FunctionUrlConfig" not in raw.get("Globals", {}).get("Function", {})
+        for prop in ("Events", "FunctionUrlConfig", "AutoPublishAlias", "DeploymentPreference"):
+            assert prop not in fn["Properties"], prop
+    for prop in ("FunctionUrlConfig", "AutoPublishAlias", "DeploymentPreference", "ProvisionedConcurrencyConfig"):
+        assert prop not in raw.get("Globals", {}).get("Function", {}), prop
+    assert not deployed.of_type("AWS::Lambda::Version") and not deployed.of_type("AWS::Lambda::Alias")
 
 
 def test_api_routes_are_exactly_the_three_posts(deployed):
-    body = deployed.resources["TokenApi"]["Properties"]["Body"]
-    routes = {(m.upper(), path) for path, ops in body["paths"].items() for m in ops}
-    assert routes == {("POST", v["route"]) for v in FUNCTIONS.values()}
-    for path, ops in body["paths"].items():
-        integ = ops["post"]["x-amazon-apigateway-integration"]
-        assert integ["payloadFormatVersion"] == "2.0"
-        assert integ["type"] == "aws_proxy"
+    routes = route_resources(deployed)
+    assert set(routes) == {f"POST {v['route']}" for v in FUNCTIONS.values()}
+    for v in FUNCTIONS.values():
+        route, integ = routes[f"POST {v['route']}"]
+        assert route["ApiId"] == integ["ApiId"] == "Ref:TokenApi"
+        assert integ["IntegrationType"] == "AWS_PROXY"
+        assert integ["PayloadFormatVersion"] == "2.0"
+        assert integ["IntegrationUri"] == f"GetAtt:{v['id']}.Arn", "the function itself, unqualified"
+
+
+def test_jwt_authorizer_only_when_asked():
+    for scenario in ("defaults", "all_on", "existing_secrets"):
+        ev = evaluated(scenario)
+        assert not ev.of_type("AWS::ApiGatewayV2::Authorizer")
+        for route, _ in route_resources(ev).values():
+            assert route["AuthorizationType"] == "NONE" and "AuthorizerId" not in route
+    ev = evaluated("webhook")
+    (name, auth), = ev.of_type("AWS::ApiGatewayV2::Authorizer").items()
+    p = auth["Properties"]
+    assert p["AuthorizerType"] == "JWT" and p["IdentitySource"] == ["$request.header.Authorization"]
+    assert p["JwtConfiguration"] == {"Issuer": WEBHOOK["ApiJwtIssuer"], "Audience": WEBHOOK["ApiJwtAudience"].split(",")}
+    for route, _ in route_resources(ev).values():
+        assert route["AuthorizationType"] == "JWT" and route["AuthorizerId"] == f"Ref:{name}"
 
 
 # ---------------------------------------------------------------------------- throttling
@@ -224,7 +249,7 @@ def test_throttling_on_the_stage_and_every_route(deployed):
 
 
 def test_throttling_limits_are_parameters(raw):
-    stage = raw["Resources"]["TokenApi"]["Properties"]
+    stage = raw["Resources"]["TokenApiApiGatewayDefaultStage"]["Properties"]
     refs = [stage["DefaultRouteSettings"]["ThrottlingBurstLimit"], stage["DefaultRouteSettings"]["ThrottlingRateLimit"]]
     for s in stage["RouteSettings"].values():
         refs += [s["ThrottlingBurstLimit"], s["ThrottlingRateLimit"]]
@@ -243,12 +268,13 @@ def test_access_log_is_json_without_credentials(deployed):
 
 
 def test_cors_only_when_origins_are_given():
-    cors_off = evaluated("defaults").resources["TokenApi"]["Properties"]["Body"]
-    assert "x-amazon-apigateway-cors" not in cors_off
-    cors = evaluated("all_on").resources["TokenApi"]["Properties"]["Body"]["x-amazon-apigateway-cors"]
-    assert cors["allowOrigins"] == ["https://app.example.com", "https://admin.example.com"]
-    assert set(cors["allowHeaders"]) == {"authorization", "content-type"}
-    assert "*" not in cors["allowOrigins"]
+    assert "CorsConfiguration" not in evaluated("defaults").resources["TokenApi"]["Properties"]
+    cors = evaluated("all_on").resources["TokenApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == ["https://app.example.com", "https://admin.example.com"]
+    assert set(cors["AllowHeaders"]) == {"authorization", "content-type"}
+    assert "*" not in cors["AllowOrigins"]
+    # browsers show scripts only these response headers: when to retry (429/503), why refused (401)
+    assert {h.lower() for h in cors["ExposeHeaders"]} == {"retry-after", "www-authenticate"}
 
 
 def test_custom_domain_is_optional():
@@ -276,11 +302,13 @@ def test_function_build_and_runtime(raw, deployed, fkey):
     assert 1 <= fn["Timeout"] <= 10
 
 
-def test_architecture_parameter(raw):
-    p = raw["Parameters"]["Architecture"]
-    assert p["Default"] == "arm64" and set(p["AllowedValues"]) == {"arm64", "x86_64"}
-    ev = evaluated("defaults", transformed=False)
-    assert ev.params["Architecture"] == "arm64"
+def test_architecture_is_written_once(raw):
+    """Not a parameter: `sam build` compiles for the template's architecture, so a deploy-time
+    override would ship binaries for the other CPU (exec format error on every cold start)."""
+    assert "Architecture" not in raw["Parameters"]
+    assert raw["Globals"]["Function"]["Architectures"] == ["arm64"]
+    for v in FUNCTIONS.values():
+        assert "Architectures" not in raw["Resources"][v["id"]]["Properties"]
 
 
 def test_concurrency_settings_are_optional():
@@ -289,9 +317,6 @@ def test_concurrency_settings_are_optional():
     for v in FUNCTIONS.values():
         assert "ReservedConcurrentExecutions" not in off.resources[v["id"]]["Properties"]
         assert on.resources[v["id"]]["Properties"]["ReservedConcurrentExecutions"] == "50"
-        assert "ProvisionedConcurrencyConfig" not in off.resources[f"{v['id']}Aliaslive"]["Properties"]
-        pc = on.resources[f"{v['id']}Aliaslive"]["Properties"]["ProvisionedConcurrencyConfig"]
-        assert pc == {"ProvisionedConcurrentExecutions": 2}
 
 
 # ---------------------------------------------------------------------------- alarms
@@ -356,7 +381,8 @@ def test_alarm_notifications_follow_the_topic_parameters():
 def test_outputs_give_the_api_and_each_route(raw):
     out = raw["Outputs"]
     assert "ApiUrl" in out
-    urls = [o["Value"]["Fn::Sub"] for o in out.values() if isinstance(o["Value"], dict) and "Fn::Sub" in o["Value"]]
+    ev = evaluated("defaults", transformed=False)
+    urls = [ev.value(o["Value"]) for o in out.values() if isinstance(o["Value"], dict) and "Fn::Sub" in o["Value"]]
     for v in FUNCTIONS.values():
         assert any(u.endswith(v["route"]) for u in urls), v["route"]
 

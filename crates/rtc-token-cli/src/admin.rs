@@ -4,12 +4,17 @@
 //! `moto_server` or DynamoDB Local). Every command prints one JSON object on stdout.
 //! Exit codes: 0 done, 1 the operation failed (no such room, room exists, AWS error), 2 usage.
 //! The store operations live in `token_service::access`; this module only parses arguments.
+//!
+//! `ban --kick` / `unban --kick` then act at the providers ([`crate::kick`]): after the JSON object,
+//! one JSON line per provider; exit code 1 if any provider failed (the ban is recorded regardless).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
 use token_service::access::{AccessStore, BanScope, RoomItem, RoomStatus, StoreError};
+
+use crate::kick::{self, KickArgs};
 
 /// Arguments.
 #[derive(Args, Debug)]
@@ -104,6 +109,8 @@ struct BanArgs {
     /// A note for operators (stored, never shown to clients).
     #[arg(long)]
     note: Option<String>,
+    #[command(flatten)]
+    kick: KickArgs,
 }
 
 #[derive(Args, Debug)]
@@ -117,6 +124,8 @@ struct UnbanArgs {
     /// With --provider: the per-room ban.
     #[arg(long, requires = "provider")]
     room: Option<String>,
+    #[command(flatten)]
+    kick: KickArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -226,8 +235,57 @@ fn scope_json(s: &BanScope) -> serde_json::Value {
     }
 }
 
+/// The provider step of `ban --kick` / `unban --kick`, taken out of the command before it runs.
+struct KickJob {
+    args: KickArgs,
+    subject: String,
+    scope: BanScope,
+    until: Option<u64>,
+    unban: bool,
+}
+
+fn kick_job(cmd: &mut AdminCommand) -> Option<KickJob> {
+    let (args, subject, provider, room, until, unban) = match cmd {
+        AdminCommand::Ban(a) if a.kick.kick => (
+            &mut a.kick,
+            &a.subject,
+            &a.provider,
+            &a.room,
+            a.until,
+            false,
+        ),
+        AdminCommand::Unban(a) if a.kick.kick => {
+            (&mut a.kick, &a.subject, &a.provider, &a.room, None, true)
+        }
+        _ => return None,
+    };
+    Some(KickJob {
+        args: std::mem::take(args),
+        subject: subject.clone(),
+        scope: scope(provider.clone(), room.clone()),
+        until,
+        unban,
+    })
+}
+
+/// Runs the provider step; prints one line per provider; true if none failed.
+async fn run_kick(job: &KickJob, bases: &kick::Bases) -> bool {
+    let req = kick::Request {
+        subject: &job.subject,
+        scope: &job.scope,
+        until: job.until,
+        now: now(),
+        unban: job.unban,
+    };
+    let (lines, redact) = kick::run(&job.args, &req, bases).await;
+    for l in &lines {
+        println!("{}", l.to_json(&redact));
+    }
+    !lines.iter().any(|l| l.outcome.failed())
+}
+
 /// Runs the command; returns the process exit code.
-pub fn run(args: AdminArgs) -> u8 {
+pub fn run(mut args: AdminArgs) -> u8 {
     let Some(table) = args.table.filter(|t| !t.trim().is_empty()) else {
         eprintln!("rtc-token admin: set --table or ACCESS_TABLE");
         return 2;
@@ -242,14 +300,35 @@ pub fn run(args: AdminArgs) -> u8 {
             return 1;
         }
     };
+    let job = kick_job(&mut args.command);
+    // Checked before the ban is recorded, so a bad override changes nothing.
+    let bases = match kick::Bases::from_env(|k| std::env::var(k).ok()) {
+        Ok(b) => b,
+        Err(e) if job.is_some() => {
+            eprintln!("rtc-token admin: {e}");
+            return 2;
+        }
+        Err(_) => kick::Bases {
+            stream: String::new(),
+            agora: String::new(),
+        },
+    };
     let result = rt.block_on(async {
         let store = AccessStore::from_default_env(table).await;
-        execute(&store, args.command).await
+        let v = execute(&store, args.command).await?;
+        println!("{v}");
+        Ok::<bool, StoreError>(match &job {
+            Some(job) => run_kick(job, &bases).await,
+            None => true,
+        })
     });
     match result {
-        Ok(v) => {
-            println!("{v}");
-            0
+        Ok(true) => 0,
+        Ok(false) => {
+            eprintln!(
+                "rtc-token admin: the ban is recorded, but a provider call failed (see its line)"
+            );
+            1
         }
         Err(StoreError::Invalid(msg)) => {
             eprintln!("rtc-token admin: {msg}");

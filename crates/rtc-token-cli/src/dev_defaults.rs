@@ -12,6 +12,9 @@ pub const DEV_ISSUER: &str = "rtc-token-dev";
 /// The `aud` of development caller JWTs.
 pub const DEV_AUDIENCE: &str = "rtc-tokens-local";
 
+/// The claim carrying a development caller's roles (`dev-jwt --claims '{"roles":["guide"]}'`).
+pub const DEV_ROLE_CLAIM: &str = "roles";
+
 /// The HS256 key shared by `dev-jwt` and `serve`. DEVELOPMENT ONLY: anyone can read it here.
 pub const DEV_CALLER_SECRET: &str = "rtc-token-dev-caller-secret-DEVELOPMENT-ONLY-do-not-deploy";
 

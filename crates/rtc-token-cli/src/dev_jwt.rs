@@ -1,5 +1,6 @@
 //! `rtc-token dev-jwt`: mints a DEVELOPMENT caller JWT that `rtc-token serve` accepts on its
-//! embedded defaults (HS256, issuer `rtc-token-dev`, the development key of [`crate::dev_defaults`]).
+//! embedded defaults (HS256, issuer `rtc-token-dev`, audience `rtc-tokens-local`, roles in the
+//! `roles` claim, the development key of [`crate::dev_defaults`]).
 //!
 //! Such a token is worthless anywhere else: the Lambda functions have no development issuer.
 
@@ -12,16 +13,21 @@ const MAX_TTL: u64 = 30 * 24 * 3600;
 
 /// Arguments.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Example: JWT=$(rtc-token dev-jwt --sub alice --claims '{\"roles\":[\"guide\"]}')\n\
+                  Check one with: rtc-token inspect \"$JWT\""
+)]
 pub struct DevJwtArgs {
     /// The caller's user id (`sub`).
-    #[arg(long)]
+    #[arg(long, value_name = "USER_ID")]
     pub sub: String,
-    /// Extra claims as a JSON object, e.g. '{"role":"host"}'. They override the defaults
-    /// (`iss`, `aud`, `iat`, `exp`), which lets you mint expired or foreign tokens for testing.
-    #[arg(long)]
+    /// Extra claims as a JSON object, e.g. '{"roles":["guide"]}' (the caller's roles, which the
+    /// policy's `role_map` and `caller_roles` read). They override the defaults (`iss`, `aud`,
+    /// `iat`, `nbf`, `exp`), which lets you mint expired or foreign tokens for testing.
+    #[arg(long, value_name = "JSON")]
     pub claims: Option<String>,
     /// Lifetime in seconds (1..=2592000).
-    #[arg(long, default_value_t = 3600)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub ttl: u64,
 }
 
@@ -83,7 +89,7 @@ pub fn claims(
 /// Mints the development caller JWT (HS256, header `{"alg":"HS256","typ":"JWT"}`).
 pub fn mint(sub: &str, extra: Option<&str>, ttl: u64, now: u64) -> Result<String, String> {
     let claims = claims(sub, extra, ttl, now)?;
-    crate::serve::install_crypto_provider();
+    caller_auth::init_crypto();
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     let key = jsonwebtoken::EncodingKey::from_secret(DEV_CALLER_SECRET.as_bytes());
     jsonwebtoken::encode(&header, &claims, &key).map_err(|e| format!("cannot sign: {e}"))

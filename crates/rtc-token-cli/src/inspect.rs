@@ -1,5 +1,6 @@
-//! `rtc-token inspect TOKEN`: detect the kind (Agora 007/006, LiveKit, Stream), decode every field,
-//! report expiry in UTC and, with a secret, the signature verdict.
+//! `rtc-token inspect TOKEN`: detect the kind (Agora 007/006, LiveKit, Stream, or a caller JWT: the
+//! app's own user token sent to the token service), decode every field, report expiry in UTC and,
+//! with a secret, the signature verdict.
 //!
 //! Exit 0: valid, or nothing wrong found without a secret. Exit 1: bad signature, malformed,
 //! expired / not yet valid, or not matching `--channel`/`--uid`. Exit 2: usage errors (one line on
@@ -22,7 +23,8 @@ pub struct InspectArgs {
     /// Agora app certificate: check the signature of a 007/006 token.
     #[arg(long, value_name = "HEX32", conflicts_with = "secret")]
     certificate: Option<String>,
-    /// LiveKit or Stream API secret: check the signature of a JWT.
+    /// LiveKit or Stream API secret, or a caller JWT's shared key (`AUTH_HS256_SECRET`): check the
+    /// signature of a JWT.
     #[arg(long)]
     secret: Option<String>,
     /// LiveKit: the API key the token must be issued by (`iss`).
@@ -34,6 +36,12 @@ pub struct InspectArgs {
     /// Agora: the uid or user account the client joins with (required to verify a 006 token).
     #[arg(long)]
     uid: Option<String>,
+    /// Caller JWT: the issuer the token service expects (`AUTH_ISSUER`).
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Caller JWT: the audience the token service accepts (`AUTH_AUDIENCE`).
+    #[arg(long)]
+    audience: Option<String>,
     /// Evaluate expiry at this unix time instead of now.
     #[arg(long, value_name = "UNIX")]
     at: Option<u64>,
@@ -550,7 +558,10 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
         Ok(m) => m,
         Err(e) => return Outcome::Report(Report::malformed("jwt", e)),
     };
-    let kind = jwt_kind(&claims);
+    let kind = jwt_kind(&claims, &header, a.api_key.is_some());
+    if kind == "caller" {
+        return caller_jwt(token, header, claims, secret, a, at);
+    }
     let mut r = Report::new(kind);
     r.fields
         .insert("header".into(), Value::Object(header.clone()));
@@ -560,7 +571,7 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
         _ => {
             r.fields
                 .insert("claims".into(), Value::Object(claims.clone()));
-            r.malformed = Some("a JWT that is neither a LiveKit token (iss + sub/video) nor a Stream token (user_id/server)".into());
+            r.malformed = Some("a JWT that is neither a LiveKit token (video/sip grant), a Stream token (user_id/server) nor a caller JWT (iss/sub)".into());
             return Outcome::Report(r);
         }
     }
@@ -734,13 +745,23 @@ fn provider_rules(
     }
 }
 
-/// LiveKit when `iss` plus `sub` or `video`/`sip`; Stream when `user_id` or `server` (or `{}`).
-fn jwt_kind(claims: &Map<String, Value>) -> &'static str {
+/// Stream when `user_id` or `server` (or `{}`); LiveKit when a `video`/`sip` grant (or `--api-key`
+/// was given: the user says it is LiveKit); otherwise a caller JWT when it has `iss` or `sub` (an
+/// app's user token: `aud`, a URL issuer, a `kid` or an asymmetric algorithm are typical, and
+/// LiveKit tokens without a grant are useless), else an unknown JWT.
+fn jwt_kind(
+    claims: &Map<String, Value>,
+    header: &Map<String, Value>,
+    api_key_given: bool,
+) -> &'static str {
     let has = |k: &str| claims.contains_key(k);
+    let hs256 = header.get("alg").and_then(Value::as_str) == Some("HS256");
     if has("user_id") || has("server") || claims.is_empty() {
         "stream"
-    } else if has("iss") && (has("sub") || has("video") || has("sip")) {
+    } else if has("video") || has("sip") || (api_key_given && has("iss") && hs256) {
         "livekit"
+    } else if has("iss") || has("sub") {
+        "caller"
     } else {
         "jwt"
     }
@@ -748,13 +769,7 @@ fn jwt_kind(claims: &Map<String, Value>) -> &'static str {
 
 /// HS256 signature check only (times are judged separately, without leeway).
 fn hs256_ok(token: &str, secret: &str) -> bool {
-    use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
-    let mut v = Validation::new(Algorithm::HS256);
-    v.validate_exp = false;
-    v.validate_nbf = false;
-    v.validate_aud = false;
-    v.required_spec_claims.clear();
-    decode::<Value>(token, &DecodingKey::from_secret(secret.as_bytes()), &v).is_ok()
+    hmac_ok(token, secret, jsonwebtoken::Algorithm::HS256)
 }
 
 fn time_field(m: &mut Map<String, Value>, claims: &Map<String, Value>, claim: &str, name: &str) {
@@ -810,6 +825,267 @@ pub fn describe_stream(claims: &Map<String, Value>) -> Map<String, Value> {
     m
 }
 
+// ---------------------------------------------------------------- caller JWTs
+
+/// Issuer patterns of the caller-auth presets, for a hint on `AUTH_PROVIDER`.
+const ISSUER_PRESETS: &[(&str, &str)] = &[
+    (".supabase.co/auth/v1", "supabase (SUPABASE_URL)"),
+    (
+        "https://securetoken.google.com/",
+        "firebase (FIREBASE_PROJECT_ID)",
+    ),
+    (
+        "https://cognito-idp.",
+        "cognito (COGNITO_USER_POOL_ID, COGNITO_REGION)",
+    ),
+    (".auth0.com/", "auth0 (AUTH0_DOMAIN)"),
+    ("clerk.", "clerk (CLERK_FRONTEND_API_URL)"),
+];
+
+/// A caller JWT: the app's own user token that the token service verifies before minting. Decodes
+/// issuer, audience, subject and times; checks the signature with `--secret` (or, for a development
+/// token of `rtc-token dev-jwt`, with the development key), compares `--issuer` / `--audience`, and
+/// with a key asks `caller_auth` (the service's own verifier, AUTH_PROVIDER=hs256) for its verdict.
+fn caller_jwt(
+    token: &str,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+    secret: Option<&str>,
+    a: &InspectArgs,
+    at: u64,
+) -> Outcome {
+    use crate::dev_defaults::{DEV_AUDIENCE, DEV_CALLER_SECRET, DEV_ISSUER};
+    let mut r = Report::new("caller");
+    let text = |k: &str| claims.get(k).and_then(Value::as_str);
+    let iss = text("iss");
+    let audiences: Vec<String> = match claims.get("aud") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    };
+    r.fields
+        .insert("header".into(), Value::Object(header.clone()));
+    let s = |k: &str| claims.get(k).cloned().unwrap_or(Value::Null);
+    r.fields.insert("issuer".into(), s("iss"));
+    r.fields.insert("audience".into(), s("aud"));
+    r.fields.insert("subject".into(), s("sub"));
+    time_field(&mut r.fields, &claims, "iat", "issued_at");
+    time_field(&mut r.fields, &claims, "nbf", "not_before");
+    r.fields.insert(
+        "expires_at".into(),
+        claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .map(time_json)
+            .unwrap_or(Value::Null),
+    );
+    r.fields
+        .insert("claims".into(), Value::Object(claims.clone()));
+
+    // Signature: HMAC with --secret, or the development key for a development token.
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+    let hs_alg = match alg {
+        "HS256" => Some(jsonwebtoken::Algorithm::HS256),
+        "HS384" => Some(jsonwebtoken::Algorithm::HS384),
+        "HS512" => Some(jsonwebtoken::Algorithm::HS512),
+        _ => None,
+    };
+    let dev = iss == Some(DEV_ISSUER);
+    let key = secret.or(dev.then_some(DEV_CALLER_SECRET));
+    if dev {
+        r.hints.push(format!(
+            "a development caller token (rtc-token dev-jwt): only `rtc-token serve` on its development \
+             defaults accepts it{}",
+            if secret.is_none() { "; signature checked with the development key" } else { "" }
+        ));
+    }
+    if alg.eq_ignore_ascii_case("none") || alg.is_empty() {
+        r.problems
+            .push(format!("alg {alg:?}: unsigned tokens are refused"));
+    } else if let (Some(key), Some(hs)) = (key, hs_alg) {
+        r.signature = Some(hmac_ok(token, key, hs));
+        if r.signature == Some(false) {
+            r.hints.push(
+                "the signature does not match this key: check the shared secret the app signs with \
+                 (AUTH_HS256_SECRET / AUTH_HS256_SECRET_ID, current and previous after a rotation)"
+                    .into(),
+            );
+        }
+    } else if hs_alg.is_none() {
+        let kid = header.get("kid").and_then(Value::as_str).unwrap_or("none");
+        let msg = format!(
+            "signed with {alg} (kid {kid}): the service checks it against the issuer's JWKS; \
+             inspect decodes it only"
+        );
+        if secret.is_some() {
+            r.problems.push(format!(
+                "--secret cannot check an {alg} token (a shared key checks HS256/384/512 only)"
+            ));
+        }
+        r.hints.push(msg);
+    }
+    let mut deferred_refusal = None;
+    if let (Some(key), Some(hs)) = (key, hs_alg) {
+        let issuer = a
+            .issuer
+            .clone()
+            .or_else(|| iss.map(str::to_owned))
+            .unwrap_or_default();
+        let audience = match (&a.audience, dev) {
+            (Some(aud), _) => Some(aud.clone()),
+            (None, true) => Some(DEV_AUDIENCE.to_owned()),
+            (None, false) => audiences.first().cloned(),
+        };
+        let rules = caller_rules(token, key, hs, &issuer, audience.as_deref(), at);
+        let refused = rules["accepted"] == Value::Bool(false);
+        let why = rules["error"].as_str().unwrap_or("").to_string();
+        r.fields.insert("service_rules".into(), rules);
+        // Reported after the plain checks below, which name the cause more directly.
+        deferred_refusal = (refused && r.signature == Some(true)).then_some(why);
+    }
+
+    // Issuer and audience as configured.
+    if let Some(want) = &a.issuer {
+        if iss != Some(want.as_str()) {
+            r.problems.push(format!(
+                "issuer mismatch: iss is {}, the service expects {want:?} (AUTH_ISSUER, exact)",
+                iss.map_or("missing".to_owned(), |i| format!("{i:?}"))
+            ));
+        }
+    } else if let Some(iss) = iss {
+        if let Some((_, preset)) = ISSUER_PRESETS.iter().find(|(p, _)| iss.contains(p)) {
+            r.hints
+                .push(format!("the issuer looks like AUTH_PROVIDER={preset}"));
+        }
+    }
+    match &a.audience {
+        Some(want) if !audiences.iter().any(|x| x == want) => r.problems.push(format!(
+            "audience mismatch: aud is {}, the service accepts {want:?} (AUTH_AUDIENCE)",
+            if audiences.is_empty() {
+                "missing".to_owned()
+            } else {
+                format!("{audiences:?}")
+            }
+        )),
+        None if !audiences.is_empty() && !dev => r.hints.push(format!(
+            "aud is {audiences:?}: the service must list one of them in AUTH_AUDIENCE (a token with \
+             aud is refused when no audience is configured)"
+        )),
+        _ => {}
+    }
+
+    // Subject and times, as the service requires them (no leeway here).
+    if text("sub").is_none_or(|s| s.trim().is_empty()) {
+        r.problems
+            .push("no subject (sub): the service refuses callers without a user id".into());
+    }
+    let int = |k: &str, r: &mut Report| -> Option<u64> {
+        let v = claims.get(k)?;
+        let n = v.as_u64();
+        if n.is_none() {
+            r.problems
+                .push(format!("{k} is not a non-negative integer ({v})"));
+        }
+        n
+    };
+    match int("exp", &mut r) {
+        Some(exp) if at >= exp => {
+            r.expired = true;
+            r.problems
+                .push(format!("expired at {}", crate::cli_util::utc(exp)));
+        }
+        Some(_) => {}
+        None if !claims.contains_key("exp") => {
+            r.problems.push("no exp: the service requires one".into())
+        }
+        None => {}
+    }
+    if let Some(nbf) = int("nbf", &mut r) {
+        if nbf > at {
+            r.problems.push(format!(
+                "not valid before {} (nbf)",
+                crate::cli_util::utc(nbf)
+            ));
+        }
+    }
+    if let Some(iat) = int("iat", &mut r) {
+        if iat > at {
+            r.hints.push(format!(
+                "issued in the future ({}): the issuer's clock is ahead; the service allows \
+                 AUTH_LEEWAY_SECONDS (30 s) of skew",
+                crate::cli_util::utc(iat)
+            ));
+        }
+    }
+    // A LiveKit token without a grant looks like this too: no audience, the API key as issuer.
+    let livekit_like = audiences.is_empty() && !dev && !iss.unwrap_or("").contains("://");
+    if livekit_like && hs_alg == Some(jsonwebtoken::Algorithm::HS256) {
+        r.hints.push(
+            "read as a caller JWT (the app's user token); a LiveKit token would carry a video grant \
+             (give --api-key to read it as LiveKit)"
+                .into(),
+        );
+    }
+    if let Some(why) = deferred_refusal {
+        if r.problems.is_empty() {
+            r.problems
+                .push(format!("refused by the service's caller checks: {why}"));
+        }
+    }
+    Outcome::Report(r)
+}
+
+/// HMAC signature check only, with the token's HS algorithm (times are judged separately).
+fn hmac_ok(token: &str, secret: &str, alg: jsonwebtoken::Algorithm) -> bool {
+    use jsonwebtoken::{decode, DecodingKey, Validation};
+    let mut v = Validation::new(alg);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    decode::<Value>(token, &DecodingKey::from_secret(secret.as_bytes()), &v).is_ok()
+}
+
+/// The token service's own verdict: `caller_auth` configured as AUTH_PROVIDER=hs256 with this key,
+/// issuer and audience, and its default leeway, at `at`.
+fn caller_rules(
+    token: &str,
+    secret: &str,
+    alg: jsonwebtoken::Algorithm,
+    issuer: &str,
+    audience: Option<&str>,
+    at: u64,
+) -> Value {
+    let config = caller_auth::AuthConfig::hs256(issuer, audience).with_hs_algorithm(alg);
+    let verifier = format!(
+        "caller_auth (AUTH_PROVIDER=hs256, AUTH_ISSUER={issuer:?}, AUTH_AUDIENCE={:?}, AUTH_HS_ALGORITHM={alg:?}, leeway {} s, like the service)",
+        audience.unwrap_or(""),
+        config.leeway_seconds
+    );
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            return json!({ "verifier": verifier, "accepted": Value::Null, "error": e.to_string() })
+        }
+    };
+    let result = runtime.block_on(async {
+        let auth = caller_auth::Authenticator::new(config, vec![Secret::new(secret)])
+            .await
+            .map_err(|e| format!("the service would not start with this key: {e}"))?;
+        auth.authenticate_token(token, at)
+            .await
+            .map(|caller| caller.subject)
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(subject) => json!({ "verifier": verifier, "accepted": true, "caller": subject }),
+        Err(e) => json!({ "verifier": verifier, "accepted": false, "error": e }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -831,18 +1107,31 @@ mod tests {
     #[test]
     fn jwt_kinds() {
         let m = |v: Value| v.as_object().cloned().unwrap();
+        let hs = m(json!({"alg":"HS256","typ":"JWT"}));
+        let rs = m(json!({"alg":"RS256","kid":"k1"}));
+        let kind = |claims: Value, header: &Map<String, Value>, api_key: bool| {
+            jwt_kind(&m(claims), header, api_key)
+        };
         assert_eq!(
-            jwt_kind(&m(json!({"iss":"k","sub":"a","video":{}}))),
+            kind(json!({"iss":"k","sub":"a","video":{}}), &hs, false),
             "livekit"
         );
         assert_eq!(
-            jwt_kind(&m(json!({"iss":"k","video":{"roomJoin":true}}))),
+            kind(json!({"iss":"k","video":{"roomJoin":true}}), &hs, false),
             "livekit"
         );
-        assert_eq!(jwt_kind(&m(json!({"user_id":"a","iat":1}))), "stream");
-        assert_eq!(jwt_kind(&m(json!({"server":true}))), "stream");
-        assert_eq!(jwt_kind(&m(json!({}))), "stream");
-        assert_eq!(jwt_kind(&m(json!({"foo":1}))), "jwt");
+        assert_eq!(kind(json!({"iss":"k","sip":{}}), &hs, false), "livekit");
+        assert_eq!(kind(json!({"user_id":"a","iat":1}), &hs, false), "stream");
+        assert_eq!(kind(json!({"server":true}), &hs, false), "stream");
+        assert_eq!(kind(json!({}), &hs, false), "stream");
+        assert_eq!(kind(json!({"foo":1}), &hs, false), "jwt");
+        // The app's own user tokens.
+        let caller = json!({"iss":"https://app.example","aud":"rtc","sub":"alice","exp":2});
+        assert_eq!(kind(caller.clone(), &hs, false), "caller");
+        assert_eq!(kind(caller.clone(), &rs, true), "caller");
+        assert_eq!(kind(json!({"iss":"K","sub":"a"}), &hs, false), "caller");
+        // ... unless the user says it is LiveKit (`--api-key`).
+        assert_eq!(kind(json!({"iss":"K","sub":"a"}), &hs, true), "livekit");
     }
 
     #[test]

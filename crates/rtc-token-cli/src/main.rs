@@ -14,12 +14,13 @@ mod cli_util;
 mod dev_defaults;
 mod dev_jwt;
 mod inspect;
+mod kick;
 mod mint;
 mod serve;
 mod serve_wiring;
 
-/// mimalloc instead of glibc malloc: under load the local server spent ~17 % of its CPU in glibc's
-/// malloc/free (including `malloc_consolidate`); see BENCHMARKS.md.
+/// mimalloc instead of glibc malloc: under load the local server spent a large share of its CPU in
+/// glibc's malloc/free (see BENCHMARKS.md for the figures).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,12 +1,12 @@
 //! Builds the three `token_service::Service`s of the local server from the environment and the
-//! development defaults, and the dispatch by path.
+//! development defaults.
 //!
 //! The services are the Lambda functions' own, built with [`token_service::Service::from_parts`]:
 //! only the secret source differs (a [`StaticSource`] holding the provider JSON the functions would
 //! read from Secrets Manager), and live access checks are off.
 
 use crate::dev_defaults::{self, LocalCredentials};
-use crate::serve::{DefaultsInUse, Dispatch, ResponseFuture};
+use crate::serve::DefaultsInUse;
 use caller_auth::AuthConfig;
 use rtc_signing::Secret;
 use std::sync::Arc;
@@ -82,6 +82,8 @@ pub fn local_auth(
                 "AUTH_PROVIDER" => Some("hs256".to_owned()),
                 "AUTH_ISSUER" => Some(dev_defaults::DEV_ISSUER.to_owned()),
                 "AUTH_AUDIENCE" => Some(dev_defaults::DEV_AUDIENCE.to_owned()),
+                // `rtc-token dev-jwt --claims '{"roles":[...]}'` gives the caller roles.
+                "AUTH_ROLE_CLAIMS" => Some(dev_defaults::DEV_ROLE_CLAIM.to_owned()),
                 _ => None,
             }
         };
@@ -107,11 +109,11 @@ pub fn local_auth(
     Ok((config, secrets, false))
 }
 
-/// Builds the dispatch and reports which defaults are in use.
+/// Builds the three routes' services and reports which defaults are in use.
 pub async fn build(
     get: &dyn Fn(&str) -> Option<String>,
     creds: &LocalCredentials,
-) -> Result<(Dispatch, DefaultsInUse), String> {
+) -> Result<(Arc<[Service]>, DefaultsInUse), String> {
     let (auth, hs_secrets, dev_issuer) = local_auth(get)?;
     let refresh = refresh_seconds(get).map_err(|e| e.to_string())?;
     let mut source = StaticSource::new();
@@ -140,26 +142,14 @@ pub async fn build(
         })
         .await
         .map_err(|e| format!("{} route: {e}", provider.name()))?;
-        services.push(Arc::new(svc));
+        services.push(svc);
     }
-    let [agora, livekit, stream]: [Arc<Service>; 3] = services
-        .try_into()
-        .map_err(|_| "internal: expected three services".to_owned())?;
-    let dispatch: Dispatch = Arc::new(move |req: lambda_http::Request| {
-        let svc = match token_service::handler::route_path(&req) {
-            p if p == Provider::LiveKit.route() => livekit.clone(),
-            p if p == Provider::Stream.route() => stream.clone(),
-            // `/agora/token` and every unknown path: the handler answers the latter with its 404.
-            _ => agora.clone(),
-        };
-        Box::pin(async move { token_service::handle(&svc, req).await }) as ResponseFuture
-    });
     let defaults = DefaultsInUse {
         providers: creds.providers_on_defaults(),
         dev_issuer,
         policy_defaults,
     };
-    Ok((dispatch, defaults))
+    Ok((services.into(), defaults))
 }
 
 #[cfg(test)]

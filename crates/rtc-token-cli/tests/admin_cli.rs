@@ -1,48 +1,11 @@
-//! `rtc-token admin` end to end: the real binary against `moto_server`'s DynamoDB.
-//! The moto binary: `$MOTO_SERVER`, else `/work/main/.venv/bin/moto_server`, else `moto_server`.
+//! `rtc-token admin` end to end: the real binary against `moto_server`'s DynamoDB (the shared
+//! launcher of token-service's tests).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "../../token-service/tests/common/moto.rs"]
+#[allow(dead_code)]
+mod moto;
 
-struct Moto(Child, String);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn moto() -> Moto {
-    let bin = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
-        let venv = "/work/main/.venv/bin/moto_server";
-        if std::path::Path::new(venv).exists() {
-            venv.to_owned()
-        } else {
-            "moto_server".to_owned()
-        }
-    });
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let m = Moto(child, format!("http://127.0.0.1:{port}"));
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    m
-}
+use std::process::Command;
 
 /// Runs `rtc-token admin ARGS`; returns (exit code, stdout JSON or Null, stderr).
 fn admin(endpoint: &str, table: Option<&str>, args: &[&str]) -> (i32, serde_json::Value, String) {
@@ -70,8 +33,8 @@ fn admin(endpoint: &str, table: Option<&str>, args: &[&str]) -> (i32, serde_json
 
 #[test]
 fn admin_commands_write_and_read_the_table() {
-    let m = moto();
-    let ep = m.1.as_str();
+    let m = moto::Moto::start();
+    let ep = m.endpoint.as_str();
     let t = Some("rtc-access");
     let run = |args: &[&str]| admin(ep, t, args);
 

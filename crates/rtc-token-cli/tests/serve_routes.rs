@@ -267,7 +267,7 @@ async fn environment_overrides_credentials_policy_and_caller_auth() {
     assert_eq!(a.status, 401);
 
     // A token of the configured issuer, signed with the configured secret, works.
-    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    caller_auth::init_crypto();
     let mint = |sub: &str| {
         let claims = json!({"iss": "https://backend.example.com", "sub": sub, "iat": now(), "exp": now() + 300});
         jsonwebtoken::encode(

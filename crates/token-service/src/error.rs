@@ -3,8 +3,7 @@
 //!
 //! Messages are written for the client and never contain a token, a secret or the caller's JWT.
 
-use http::{header, HeaderValue, StatusCode};
-use lambda_http::{Body, Response};
+use http::{header, HeaderValue, Response, StatusCode};
 
 /// A failed request. `code()` is the stable machine-readable code; `message` is for humans.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +141,7 @@ impl ApiError {
 
     /// The complete HTTP response: status, JSON body, `Cache-Control: no-store` and the status'
     /// own headers (`WWW-Authenticate`, `Allow`, `Retry-After`).
-    pub fn into_response(self) -> Response<Body> {
+    pub fn into_response(self) -> Response<String> {
         let body = serde_json::json!({"error": {"code": self.code(), "message": self.message()}});
         let mut resp = json_response(self.status(), &body);
         let headers = resp.headers_mut();
@@ -174,7 +173,10 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// A JSON response with `Content-Type: application/json` and `Cache-Control: no-store`.
-pub fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
+pub fn json_response<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Response<String> {
     // Serialising a `serde_json::Value` or one of the handler's answer structs cannot fail (string
     // keys, no non-finite floats).
     // Sized for an answer with a token in it, so the buffer does not grow as the token is written.
@@ -183,7 +185,7 @@ pub fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T)
         Ok(()) => String::from_utf8(json).unwrap_or_else(|_| "{}".to_owned()),
         Err(_) => "{}".to_owned(),
     };
-    let mut resp = Response::new(Body::Text(text));
+    let mut resp = Response::new(text);
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
     headers.insert(
@@ -198,8 +200,8 @@ pub fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T)
 mod tests {
     use super::*;
 
-    fn body_json(resp: &Response<Body>) -> serde_json::Value {
-        serde_json::from_slice(resp.body().as_ref()).unwrap()
+    fn body_json(resp: &Response<String>) -> serde_json::Value {
+        serde_json::from_str(resp.body()).unwrap()
     }
 
     #[test]

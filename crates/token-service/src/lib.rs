@@ -1,12 +1,14 @@
 //! The rtc-tokens request path, shared by the three Lambda functions and `rtc-token serve`.
 //!
-//! One [`Service`] per function is built once (INIT) and shared by reference; [`handle`] answers one
-//! request and never fails (client errors are 4xx responses).
+//! One [`Service`] per route is built once (INIT) and shared by reference; [`handle`] (the HTTP
+//! application, over plain `http` requests) answers one request for the routes of the services it is
+//! given and never fails (client errors are 4xx responses). The Lambda host ([`lambda`]) runs it for
+//! one route through lambda_http; `rtc-token serve` runs it for all three on hyper.
 //!
 //! Modules: [`config`] (environment), [`aws`] (all AWS SDK use), [`secrets`] (typed secrets and the
 //! refreshing cache), [`policy`] (who gets which token), [`access`] (live access checks),
-//! [`handler`] (the three routes), [`error`] (the HTTP error shape), [`telemetry`] (log and metric
-//! lines), [`clock`] (time and randomness).
+//! [`routes`] (the application: the shared pipeline and one module per provider route), [`error`]
+//! (the HTTP error shape), [`telemetry`] (log and metric lines), [`clock`] (time and randomness).
 
 #![forbid(unsafe_code)]
 
@@ -15,16 +17,16 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod handler;
 pub mod lambda;
-pub mod mint;
+pub mod livekit_room;
 pub mod policy;
+pub mod routes;
 pub mod secrets;
 pub mod service;
 pub mod telemetry;
 
 pub use error::ApiError;
-pub use handler::handle;
+pub use routes::{handle, RequestInfo};
 pub use service::{InitError, Service, ServiceParts};
 
 /// The provider a function mints for.
@@ -67,10 +69,5 @@ impl Provider {
             Provider::LiveKit => "LIVEKIT_SECRET_ID",
             Provider::Stream => "STREAM_SECRET_ID",
         }
-    }
-
-    /// The provider whose route is `path` (after stage stripping), if any.
-    pub fn from_route(path: &str) -> Option<Provider> {
-        Provider::ALL.into_iter().find(|p| p.route() == path)
     }
 }

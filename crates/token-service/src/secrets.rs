@@ -1,7 +1,9 @@
 //! Typed provider secrets and the refreshing cache that holds them.
 //!
 //! Secret JSON (Secrets Manager `SecretString`):
-//! - Agora `{"app_id": "<32 hex>", "app_certificate": "<32 hex>"}`
+//! - Agora `{"app_id": "<32 hex>", "app_certificate": "<32 hex>"}`, optionally with
+//!   `"customer_id"` and `"customer_secret"` (both or neither): Agora's RESTful API credentials, used
+//!   only by `rtc-token admin ban --kick` (kicking rules); the functions ignore them
 //! - LiveKit `{"api_key": "...", "api_secret": "...", "url": "wss://..."}`
 //! - Stream `{"api_key": "...", "api_secret": "..."}`
 //! - caller-auth HS256 (`AUTH_HS256_SECRET_ID`): `{"secret": "...", "previous": "..."}` (previous
@@ -98,6 +100,25 @@ pub enum SourceError {
 pub struct AgoraSecret {
     /// App ID (32 hex characters, public) and app certificate (32 hex characters).
     pub key: rtc_signing::agora::AgoraKey,
+    /// Agora RESTful API credentials (`customer_id`, `customer_secret`), when the secret has them.
+    pub rest: Option<AgoraRestCredentials>,
+}
+
+/// Agora RESTful API credentials (HTTP Basic auth of the Channel Management API).
+#[derive(Clone)]
+pub struct AgoraRestCredentials {
+    /// Customer ID (the Basic auth user name).
+    pub customer_id: String,
+    /// Customer secret (the Basic auth password).
+    pub customer_secret: Secret,
+}
+
+impl std::fmt::Debug for AgoraRestCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The customer id is not a signing secret, but with the secret it is the login: keep both out.
+        f.debug_struct("AgoraRestCredentials")
+            .finish_non_exhaustive()
+    }
 }
 
 /// LiveKit credentials from the secret.
@@ -125,7 +146,7 @@ macro_rules! redacted_debug {
         }
     };
 }
-redacted_debug!(AgoraSecret, key);
+redacted_debug!(AgoraSecret, key, rest);
 redacted_debug!(LiveKitSecret, key, url);
 redacted_debug!(StreamSecret, key);
 
@@ -187,13 +208,28 @@ fn key_error(id: &str, e: rtc_signing::Error) -> SourceError {
 
 impl AgoraSecret {
     /// Parses `{"app_id","app_certificate"}` (both 32 hex characters, checked by
-    /// [`rtc_signing::agora::AgoraKey::new`]).
+    /// [`rtc_signing::agora::AgoraKey::new`]) and the optional `customer_id` + `customer_secret`.
     pub fn parse(id: &str, text: &str) -> Result<Self, SourceError> {
         let m = object(id, text)?;
         let app_id = field(id, &m, "app_id")?;
         let cert = field(id, &m, "app_certificate")?;
         let key = rtc_signing::agora::AgoraKey::new(app_id, cert).map_err(|e| key_error(id, e))?;
-        Ok(AgoraSecret { key })
+        let rest =
+            match (
+                m.contains_key("customer_id"),
+                m.contains_key("customer_secret"),
+            ) {
+                (false, false) => None,
+                (true, true) => Some(AgoraRestCredentials {
+                    customer_id: field(id, &m, "customer_id")?,
+                    customer_secret: Secret::new(field(id, &m, "customer_secret")?),
+                }),
+                _ => return Err(malformed(
+                    id,
+                    "fields \"customer_id\" and \"customer_secret\" go together (both or neither)",
+                )),
+            };
+        Ok(AgoraSecret { key, rest })
     }
 }
 
@@ -471,6 +507,45 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(!e.contains("1234567890"), "{e}");
+    }
+
+    #[test]
+    fn agora_rest_credentials_are_optional_paired_and_redacted() {
+        let base = format!(r#""app_id":"{APP}","app_certificate":"{CERT}""#);
+        assert!(AgoraSecret::parse("a", &format!("{{{base}}}"))
+            .unwrap()
+            .rest
+            .is_none());
+        let s = AgoraSecret::parse(
+            "a",
+            &format!(r#"{{{base},"customer_id":"cust-1d","customer_secret":"cust-s3cret"}}"#),
+        )
+        .unwrap();
+        let rest = s.rest.as_ref().unwrap();
+        assert_eq!(rest.customer_id, "cust-1d");
+        assert_eq!(rest.customer_secret.expose(), "cust-s3cret");
+        let dbg = format!("{s:?}");
+        assert!(
+            !dbg.contains("cust-s3cret") && !dbg.contains("cust-1d"),
+            "{dbg}"
+        );
+        let e = AgoraSecret::parse(
+            "agora/prod",
+            &format!(r#"{{{base},"customer_secret":"cust-s3cret"}}"#),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("customer_id") && !e.contains("cust-s3cret"),
+            "{e}"
+        );
+        let e = AgoraSecret::parse(
+            "a",
+            &format!(r#"{{{base},"customer_id":"c","customer_secret":""}}"#),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"customer_secret\" is empty"), "{e}");
     }
 
     #[test]

@@ -26,6 +26,11 @@ fn env_file() -> HashMap<String, String> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let (k, v) = l.split_once('=').unwrap();
+            // dotenv quoting, as `cargo lambda watch --env-file` reads it: 'value' or "value".
+            let v = [('\'', '\''), ('"', '"')]
+                .iter()
+                .find_map(|(a, b)| v.strip_prefix(*a)?.strip_suffix(*b))
+                .unwrap_or(v);
             (k.to_owned(), v.to_owned())
         })
         .collect()

@@ -232,7 +232,7 @@ pub fn error_code(a: &Answer) -> String {
 
 /// Verifies an HS256 JWT with `secret` and returns its claims.
 pub fn verify_hs256(token: &str, secret: &str) -> serde_json::Map<String, serde_json::Value> {
-    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    caller_auth::init_crypto();
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     v.validate_aud = false;
     v.required_spec_claims = ["exp".to_owned()].into_iter().collect();

@@ -297,7 +297,7 @@ impl AccessChecker {
     pub async fn check(&self, req: &AccessRequest<'_>) -> Result<AccessDecision, AccessError> {
         match &self.backend {
             Backend::Disabled => Ok(AccessDecision::ALLOW),
-            // Boxed: the SDK and HTTP client futures are ~7 KB, and unboxed they would sit inside
+            // Boxed: the SDK and HTTP client futures are large, and unboxed they would sit inside
             // every request's future (moved and copied even when no backend is configured); one
             // allocation is nothing beside the network call they make.
             Backend::Dynamo(d) => Box::pin(d.check(req)).await,

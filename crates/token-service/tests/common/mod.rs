@@ -7,7 +7,7 @@
 //!   `fixtures/caller-rsa.der`, kid `caller-key-1`) and counting hits.
 //! - Caller JWTs: [`rs256_jwt`] (the RSA fixture) and [`hs256_jwt`] (the [`HS_SECRET`] below).
 //! - Provider secret fixtures ([`AGORA_APP_ID`], ...), [`event`] to build an API Gateway 2.0
-//!   request, [`call`] to run the real handler and decode the answer.
+//!   request, [`call`] to run the real application and decode the answer.
 //!
 //! All keys and secrets here are test-only values generated for these tests.
 
@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{json, Value};
 
 pub mod moto;
@@ -295,14 +295,14 @@ pub struct Answer {
 
 impl Answer {
     /// From a response.
-    pub fn from(resp: Response<Body>) -> Answer {
+    pub fn from(resp: http::Response<String>) -> Answer {
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
             .collect();
-        let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
+        let body = serde_json::from_str(resp.body()).unwrap_or(Value::Null);
         Answer {
             status,
             headers,
@@ -316,7 +316,9 @@ impl Answer {
     }
 }
 
-/// Runs the real handler.
+/// Runs the real application on `svc`'s route, as the Lambda host does (lambda_http's request
+/// through [`token_service::lambda::app_request`]).
 pub async fn call(svc: &token_service::Service, req: Request) -> Answer {
-    Answer::from(token_service::handle(svc, req).await)
+    let req = token_service::lambda::app_request(req);
+    Answer::from(token_service::handle(std::slice::from_ref(svc), req).await)
 }

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lambda_http::{Body, Request, Response};
+use bytes::Bytes;
 use serde_json::{json, Value};
 use token_service::aws::Aws;
 use token_service::clock::ManualClock;
@@ -397,14 +397,15 @@ pub struct Answer {
     pub elapsed: Duration,
 }
 
-pub async fn call(svc: &Service, req: Request) -> Answer {
+pub async fn call(svc: &Service, req: http::Request<Bytes>) -> Answer {
     let started = Instant::now();
-    let resp: Response<Body> = tokio::time::timeout(LAMBDA_TIMEOUT, handle(svc, req))
+    let services = std::slice::from_ref(svc);
+    let resp = tokio::time::timeout(LAMBDA_TIMEOUT, handle(services, req))
         .await
         .expect("the handler ran past the Lambda timeout");
     let elapsed = started.elapsed();
     let (parts, body) = resp.into_parts();
-    let body: Value = serde_json::from_slice(body.as_ref()).expect("every answer is JSON");
+    let body: Value = serde_json::from_str(&body).expect("every answer is JSON");
     Answer {
         status: parts.status.as_u16(),
         headers: parts.headers,
@@ -414,13 +415,13 @@ pub async fn call(svc: &Service, req: Request) -> Answer {
 }
 
 /// A POST to the provider's route with a JSON body and a bearer token.
-pub fn request(provider: Provider, jwt: &str, body: &Value) -> Request {
+pub fn request(provider: Provider, jwt: &str, body: &Value) -> http::Request<Bytes> {
     http::Request::builder()
         .method("POST")
         .uri(format!("https://api.example.com{}", provider.route()))
         .header("content-type", "application/json")
         .header("authorization", format!("Bearer {jwt}"))
-        .body(Body::from(body.to_string()))
+        .body(Bytes::from(body.to_string()))
         .unwrap()
 }
 
