@@ -8,13 +8,14 @@
 // Prints one "ok - ..." / "not ok - ...: why" line per check and "node: N passed, M failed" last.
 
 import { createRequire } from 'node:module';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 
 const require = createRequire(import.meta.url);
 const agora = require('agora-token');
 const { AccessToken2 } = require('agora-token/src/AccessToken2');
 const { AccessToken, TokenVerifier } = await import('livekit-server-sdk');
+const { RoomConfiguration, RoomAgentDispatch, JobRestartPolicy } = require('@livekit/protocol');
 const { StreamChat } = require('stream-chat');
 // stream-chat signs with jsonwebtoken and ships no verifier: verify with the same library.
 const jsonwebtoken = require('jsonwebtoken');
@@ -302,6 +303,74 @@ await check('livekit: livekit-server-sdk AccessToken accepted by rtc-token inspe
   assert.equal(j.claims.video.canPublish, false);
   assert.equal(j.expires_at.unix - j.not_before.unix, 600);
   expectInspectRejects(token, ['--secret', WRONG_SECRET]);
+});
+
+// LiveKit agent dispatch: tokens from the real endpoint (`rtc-token serve`, development caller issuer,
+// the interop LiveKit key) with `room_config` as LiveKit's clients send it (proto field names) and in
+// lowerCamelCase; the `roomConfig` claim must parse strictly as @livekit/protocol's RoomConfiguration.
+
+function serveLiveKit(policy) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, ['serve', '--addr', '127.0.0.1:0'], {
+      env: { ...ENV, LIVEKIT_POLICY_JSON: JSON.stringify(policy) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d) => {
+      log += d;
+      const m = log.match(/listening on (http:\/\/\S+)\s/);
+      if (m) resolve({ base: m[1].replace(/\/$/, ''), stop: () => child.kill() });
+    });
+    child.on('exit', (code) => reject(new Error(`rtc-token serve exited ${code}: ${log}`)));
+  });
+}
+
+await check('livekit: agent-dispatch tokens from POST /livekit/token (both spellings) verified by livekit-server-sdk, roomConfig parsed strictly', async () => {
+  const server = await serveLiveKit({ livekit: { room_config: { agents: ['guide-*'], deployments: ['staging'] } } });
+  try {
+    const jwt = cli(['dev-jwt', '--sub', 'alice']).out.trim();
+    const bodies = [
+      { agents: [{ agent_name: 'guide-bot', metadata: '{"tour":"rome"}', deployment: 'staging', restart_policy: 'JRP_NEVER', attributes: { lang: 'it' } }], max_participants: 3, empty_timeout: 120 },
+      { agents: [{ agentName: 'guide-bot', metadata: '{"tour":"rome"}', deployment: 'staging', restartPolicy: 1, attributes: { lang: 'it' } }], maxParticipants: '3', emptyTimeout: 120 },
+    ];
+    for (const room_config of bodies) {
+      const resp = await fetch(`${server.base}/livekit/token`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ room_name: 'tour-rome', room_config }),
+      });
+      const body = await resp.json();
+      assert.equal(resp.status, 201, JSON.stringify(body));
+      const c = await new TokenVerifier(LK_KEY, LK_SECRET).verify(body.participant_token);
+      assert.equal(c.sub, 'alice');
+      const rc = RoomConfiguration.fromJson(c.roomConfig); // strict: an unknown field throws
+      assert.equal(rc.maxParticipants, 3);
+      assert.equal(rc.emptyTimeout, 120);
+      assert.equal(rc.agents.length, 1);
+      const a = rc.agents[0];
+      assert.equal(a.agentName, 'guide-bot');
+      assert.equal(a.metadata, '{"tour":"rome"}');
+      assert.equal(a.deployment, 'staging');
+      assert.equal(a.restartPolicy, JobRestartPolicy.JRP_NEVER);
+      assert.deepEqual({ ...a.attributes }, { lang: 'it' });
+    }
+  } finally {
+    server.stop();
+  }
+});
+
+await check('livekit: livekit-server-sdk AccessToken with roomConfig agents accepted by rtc-token inspect', async () => {
+  const at = new AccessToken(LK_KEY, LK_SECRET, { identity: 'dave', ttl: '10m' });
+  at.addGrant({ roomJoin: true, room: 'room-4' });
+  at.roomConfig = new RoomConfiguration({
+    maxParticipants: 2,
+    agents: [new RoomAgentDispatch({ agentName: 'guide-bot', metadata: 'm' })],
+  });
+  const token = await at.toJwt();
+  const j = expectInspectAccepts(token, ['--secret', LK_SECRET, '--api-key', LK_KEY], 'livekit');
+  assert.equal(j.claims.roomConfig.agents[0].agentName, 'guide-bot');
+  assert.equal(j.claims.roomConfig.maxParticipants, 2);
 });
 
 // ------------------------------------------------------------------ Stream

@@ -17,11 +17,14 @@ import hmac
 import importlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
 import time
 import traceback
+import urllib.error
+import urllib.request
 import zlib
 
 import jwt  # PyJWT: what Stream's Python SDK signs with
@@ -363,6 +366,95 @@ def _():
     assert j["claims"]["attributes"] == {"k": "v"}
     assert j["expires_at"]["unix"] - j["not_before"]["unix"] == 600
     inspect_rejects(token, ["--secret", WRONG_SECRET])
+
+
+class LiveKitServer:
+    """`rtc-token serve` on a free loopback port with the interop keys and a LiveKit policy (the
+    development caller issuer: callers from `rtc-token dev-jwt`)."""
+
+    def __init__(self, policy):
+        env = dict(ENV, LIVEKIT_POLICY_JSON=json.dumps(policy))
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--addr", "127.0.0.1:0"], env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        self.base = None
+        for line in self.proc.stderr:
+            m = re.search(r"listening on (http://\S+)", line)
+            if m:
+                self.base = m.group(1).rstrip("/")
+                break
+        if self.base is None:
+            self.proc.kill()
+            raise AssertionError("rtc-token serve did not start")
+
+    def post(self, jwt_, body):
+        req = urllib.request.Request(
+            self.base + "/livekit/token", data=json.dumps(body).encode(), method="POST",
+            headers={"authorization": "Bearer " + jwt_, "content-type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+@check("livekit: agent-dispatch tokens from POST /livekit/token (both spellings) verified by livekit-api, roomConfig parsed strictly")
+def _():
+    from google.protobuf.json_format import ParseDict
+    from livekit.protocol.room import RoomConfiguration
+
+    server = LiveKitServer({"livekit": {"room_config": {"agents": ["guide-*"], "deployments": ["staging"]}}})
+    try:
+        caller = cli(["dev-jwt", "--sub", "alice"])[1].strip()
+        bodies = [
+            {"agents": [{"agent_name": "guide-bot", "metadata": "{\"tour\":\"rome\"}", "deployment": "staging",
+                         "restart_policy": "JRP_NEVER", "attributes": {"lang": "it"}}],
+             "max_participants": 3, "empty_timeout": 120},
+            {"agents": [{"agentName": "guide-bot", "metadata": "{\"tour\":\"rome\"}", "deployment": "staging",
+                         "restartPolicy": 1, "attributes": {"lang": "it"}}],
+             "maxParticipants": "3", "emptyTimeout": 120},
+        ]
+        for rc in bodies:
+            status, body = server.post(caller, {"room_name": "tour-rome", "room_config": rc})
+            assert status == 201, body
+            token = body["participant_token"]
+            c = lkapi.TokenVerifier(LK_KEY, LK_SECRET).verify(token)
+            assert c.identity == "alice" and c.video.room == "tour-rome"
+            part = token.split(".")[1]
+            raw = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))["roomConfig"]
+            strict = ParseDict(raw, RoomConfiguration())  # raises on an unknown field
+            assert c.room_config == strict
+            assert strict.max_participants == 3 and strict.empty_timeout == 120
+            (a,) = strict.agents
+            assert a.agent_name == "guide-bot" and a.metadata == '{"tour":"rome"}'
+            assert a.deployment == "staging" and a.restart_policy == 1 and dict(a.attributes) == {"lang": "it"}
+        status, body = server.post(caller, {"room_name": "tour-rome", "room_config": {"agents": [{"agent_name": "root"}]}})
+        assert status == 403 and body["error"]["code"] == "room_config_not_allowed", body
+    finally:
+        server.stop()
+
+
+@check("livekit: livekit-api AccessToken with room_config agents accepted by rtc-token inspect")
+def _():
+    from livekit.protocol.agent_dispatch import RoomAgentDispatch
+    from livekit.protocol.room import RoomConfiguration
+
+    token = (
+        lkapi.AccessToken(LK_KEY, LK_SECRET)
+        .with_identity("dave")
+        .with_grants(lkapi.VideoGrants(room_join=True, room="room-4"))
+        .with_room_config(RoomConfiguration(max_participants=2, agents=[RoomAgentDispatch(agent_name="guide-bot", metadata="m")]))
+        .to_jwt()
+    )
+    j = inspect_accepts(token, ["--secret", LK_SECRET, "--api-key", LK_KEY], "livekit")
+    assert j["claims"]["roomConfig"]["agents"][0]["agentName"] == "guide-bot"
+    assert j["claims"]["roomConfig"]["maxParticipants"] == 2
 
 
 # ------------------------------------------------------------------ Stream

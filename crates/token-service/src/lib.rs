@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod lambda;
+pub mod livekit_room;
 pub mod policy;
 pub mod routes;
 pub mod secrets;

@@ -34,6 +34,11 @@
 //! 4. TTL: the body's `ttl` or `ttl.default`, capped at `ttl.max` and the room rule's `max_ttl`;
 //!    `ttl` 0 is a 400. Defaults per provider: Agora 1 h / 24 h, LiveKit 15 min / 24 h, Stream 1 h / 24 h.
 //!
+//! LiveKit room configuration (`livekit.room_config`, `livekit.room_template`): see
+//! [`crate::livekit_room`] and [`RoomConfigPolicy`]. Without a `room_config` section any `room_config`
+//! in the body is 403 `room_config_not_allowed`; `"allow_room_config": true` (its predecessor) fails
+//! at start with what to write instead.
+//!
 //! Agora identity (`agora.identity`): `account` (default) = a string user account equal to the
 //! caller's subject; `uid_claim` = the numeric uid in the caller claim `agora.uid_claim` (a number or a
 //! decimal string in `0..=4294967295`; missing: 403 `uid_claim_missing`); `uid_hash` = a uid derived
@@ -220,9 +225,70 @@ pub struct LiveKitPolicy {
     /// Profiles by name; absent = the defaults `host`, `guide`, `listener`.
     #[serde(default)]
     pub profiles: Option<BTreeMap<String, Profile>>,
-    /// Accept `room_config` from the client (else 403 `room_config_not_allowed`).
+    /// Replaced by `room_config`: `true` fails at start saying what to write; `false` means nothing.
     #[serde(default)]
-    pub allow_room_config: bool,
+    pub allow_room_config: Option<bool>,
+    /// What a caller may put in `room_config` and the agents the service dispatches itself; absent:
+    /// a `room_config` in the body is 403 `room_config_not_allowed`.
+    #[serde(default)]
+    pub room_config: Option<RoomConfigPolicy>,
+    /// The room of a request without `room_name`: `{sub}` = the caller, `{random}` = 96 random bits
+    /// (required). Default `{sub}-{random}`. The room must pass the `rooms` rules.
+    #[serde(default)]
+    pub room_template: Option<String>,
+}
+
+/// `livekit.room_config`: the policy of the body's `room_config` (LiveKit's `RoomConfiguration`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomConfigPolicy {
+    /// Agent names a caller may dispatch (`*` and `{sub}` patterns); empty: none. The unnamed
+    /// (automatic-dispatch) agent is the name `""`, matched only by a pattern such as `*`.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    /// Agent deployments a caller may name (patterns); empty: none (the default deployment only).
+    #[serde(default)]
+    pub deployments: Vec<String>,
+    /// Cap on `max_participants`: more is 403; a configuration without a limit (0) gets this one.
+    #[serde(default)]
+    pub max_participants: Option<u32>,
+    /// Cap on `empty_timeout`, seconds: more is 403.
+    #[serde(default)]
+    pub empty_timeout: Option<u32>,
+    /// Cap on `departure_timeout`, seconds: more is 403.
+    #[serde(default)]
+    pub departure_timeout: Option<u32>,
+    /// Allow auto-egress (`egress`); storage credentials in it are refused all the same (400).
+    #[serde(default)]
+    pub egress: bool,
+    /// Cap on the room's `metadata` and on each agent's `metadata`, bytes.
+    #[serde(default)]
+    pub max_metadata_bytes: Option<usize>,
+    /// Cap on each agent's `attributes` and on the room's `tags`, keys and values summed, bytes.
+    #[serde(default)]
+    pub max_attributes_bytes: Option<usize>,
+    /// Agents the service dispatches to rooms matching a pattern, whatever the client asks.
+    #[serde(default)]
+    pub dispatch: Vec<DispatchRule>,
+}
+
+/// One `livekit.room_config.dispatch` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchRule {
+    /// Rooms this agent is dispatched to (`*` and `{sub}` patterns).
+    pub pattern: String,
+    /// The agent.
+    pub agent_name: String,
+    /// Metadata handed to the agent.
+    #[serde(default)]
+    pub metadata: String,
+    /// The agent deployment (empty: the default).
+    #[serde(default)]
+    pub deployment: String,
+    /// Attributes for the agent.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// Stream-only policy.
@@ -336,6 +402,70 @@ impl Policy {
             if r.pattern.is_empty() || r.roles.is_empty() {
                 return Err("policy rooms: each rule needs a pattern and roles".to_owned());
             }
+        }
+        self.validate_livekit()
+    }
+
+    fn validate_livekit(&self) -> Result<(), String> {
+        let lk = &self.livekit;
+        if lk.allow_room_config == Some(true) {
+            return Err(
+                "policy livekit.allow_room_config was replaced by livekit.room_config: write \
+                 \"room_config\": {\"agents\": [\"my-agent\"]} with the agent names callers may \
+                 dispatch (\"*\" for any), plus \"egress\": true if they may start auto-egress"
+                    .to_owned(),
+            );
+        }
+        if let Some(t) = &lk.room_template {
+            crate::livekit_room::validate_template(t)?;
+        }
+        if let Some(rc) = &lk.room_config {
+            if rc
+                .agents
+                .iter()
+                .chain(&rc.deployments)
+                .any(String::is_empty)
+            {
+                return Err(
+                    "policy livekit.room_config: agents and deployments patterns must not be empty \
+                     (\"*\" matches any name)"
+                        .to_owned(),
+                );
+            }
+            if rc
+                .dispatch
+                .iter()
+                .any(|d| d.pattern.is_empty() || d.agent_name.is_empty())
+            {
+                return Err(
+                    "policy livekit.room_config.dispatch: each entry needs a pattern and an agent_name"
+                        .to_owned(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a rule depends on the caller's roles (`role_map`, a room rule's `caller_roles`).
+    pub fn uses_caller_roles(&self) -> bool {
+        !self.role_map.is_empty()
+            || self
+                .rooms
+                .iter()
+                .flatten()
+                .any(|r| !r.caller_roles.is_empty())
+    }
+
+    /// Refuses a policy that refers to caller roles when no role claim is configured: every caller
+    /// would silently have none (a guide would get a listener's token).
+    pub fn check_role_claims(&self, role_claims_configured: bool) -> Result<(), String> {
+        if self.uses_caller_roles() && !role_claims_configured {
+            return Err(
+                "the policy refers to caller roles (role_map or rooms[].caller_roles) but no \
+                 role claim is configured: set AUTH_ROLE_CLAIMS to the claim paths that carry them \
+                 (e.g. AUTH_ROLE_CLAIMS=roles)"
+                    .to_owned(),
+            );
         }
         Ok(())
     }
@@ -687,6 +817,26 @@ mod tests {
         assert!(Policy::from_json(r#"{"agora":{"types":["video"]}}"#).is_err());
         assert!(Policy::from_json(r#"{"stream":{"types":["rtc"]}}"#).is_err());
         assert!(Policy::from_json(r#"{"rooms":[{"pattern":"","roles":["a"]}]}"#).is_err());
+    }
+
+    #[test]
+    fn policies_on_caller_roles_need_a_role_claim() {
+        let by_map =
+            Policy::from_json(r#"{"role_map":[{"caller_role":"guide","role":"guide"}]}"#).unwrap();
+        let by_room = Policy::from_json(
+            r#"{"rooms":[{"pattern":"tour-*","roles":["guide"],"caller_roles":["guide"]}]}"#,
+        )
+        .unwrap();
+        for p in [&by_map, &by_room] {
+            assert!(p.uses_caller_roles());
+            assert!(p
+                .check_role_claims(false)
+                .unwrap_err()
+                .contains("AUTH_ROLE_CLAIMS"));
+            assert!(p.check_role_claims(true).is_ok());
+        }
+        let plain = Policy::from_json(r#"{"rooms":[{"pattern":"*","roles":["*"]}]}"#).unwrap();
+        assert!(!plain.uses_caller_roles() && plain.check_role_claims(false).is_ok());
     }
 
     #[test]

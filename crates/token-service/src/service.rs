@@ -216,6 +216,7 @@ impl Service {
                 .collect();
             initial_hs = vec![Secret::new(placeholder)];
         }
+        let role_claims_configured = !parts.auth.role_claims.is_empty();
         let auth = Authenticator::new(parts.auth, initial_hs)
             .await
             .map_err(|e| InitError::Auth(e.to_string()))?;
@@ -229,13 +230,19 @@ impl Service {
         init_result(secret.get(now).await, &parts.telemetry, now)?;
 
         let policy = match parts.policy {
-            PolicySource::Inline(p) => PolicyHolder::Inline(Arc::from(p)),
+            PolicySource::Inline(p) => {
+                p.check_role_claims(role_claims_configured)
+                    .map_err(|e| InitError::Config(crate::config::ConfigError(e)))?;
+                PolicyHolder::Inline(Arc::from(p))
+            }
             PolicySource::Secret(id) => {
-                let parse: ParseFn<Policy> = Arc::new(|id: &str, t: &str| {
-                    Policy::from_json(t).map_err(|reason| SourceError::Malformed {
-                        id: id.to_owned(),
-                        reason,
-                    })
+                let parse: ParseFn<Policy> = Arc::new(move |id: &str, t: &str| {
+                    Policy::from_json(t)
+                        .and_then(|p| p.check_role_claims(role_claims_configured).map(|()| p))
+                        .map_err(|reason| SourceError::Malformed {
+                            id: id.to_owned(),
+                            reason,
+                        })
                 });
                 let cache = SecretCache::new(id, parts.source.clone(), refresh, parse);
                 init_result(cache.get(now).await, &parts.telemetry, now)?;

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use http::{Response, StatusCode};
-use rtc_signing::livekit::{AccessToken, RoomConfiguration, VideoGrants};
+use rtc_signing::livekit::{AccessToken, VideoGrants};
 use serde::{Deserialize, Serialize};
 
 use super::{access, answer, signing_error, AccessAsk, Ctx, Facts, Fail};
 use crate::error::ApiError;
+use crate::livekit_room;
 use crate::policy::Profile;
 use crate::secrets::LiveKitSecret;
 use crate::Provider;
@@ -17,7 +18,8 @@ use crate::Provider;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiveKitBody {
-    /// The room.
+    /// The room; absent or empty: a fresh room from `livekit.room_template`.
+    #[serde(default)]
     pub room_name: Option<String>,
     /// Display name.
     #[serde(default)]
@@ -31,7 +33,7 @@ pub struct LiveKitBody {
     /// Participant attributes.
     #[serde(default)]
     pub participant_attributes: Option<BTreeMap<String, String>>,
-    /// Room creation options (only when policy allows).
+    /// Room creation options (protojson `RoomConfiguration`; `livekit.room_config` policy).
     #[serde(default)]
     pub room_config: Option<serde_json::Value>,
     /// A grant profile (policy must allow it).
@@ -64,18 +66,10 @@ pub(super) async fn mint(
         )
         .into());
     }
-    let room = body
-        .room_name
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::BadRequest("room_name is required".to_owned()))?;
+    let room = livekit_room::room_name(policy, &caller.subject, body.room_name);
     facts.room = Some(room.clone());
-    if body.room_config.is_some() && !policy.livekit.allow_room_config {
-        return Err(ApiError::forbidden(
-            "room_config_not_allowed",
-            "room_config is not allowed by policy",
-        )
-        .into());
-    }
+    let room_config =
+        livekit_room::resolve(policy, &caller.subject, &room, body.room_config.as_ref())?;
     let profiles = policy.profiles();
     let role = policy
         .choose_role(caller, body.role.as_deref(), Some("host"))
@@ -116,9 +110,7 @@ pub(super) async fn mint(
     if let Some(a) = body.participant_attributes {
         token = token.with_attributes(a);
     }
-    if let Some(rc) = body.room_config {
-        let rc: RoomConfiguration = serde_json::from_value(rc)
-            .map_err(|e| ApiError::BadRequest(format!("room_config: {e}")))?;
+    if let Some(rc) = room_config {
         token = token.with_room_config(rc);
     }
     // `nbf` = now, `exp` = now + ttl, `sub` = the caller.
