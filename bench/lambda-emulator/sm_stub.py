@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """A stub Secrets Manager endpoint (standard library only) for the cold-start measurement: it
 answers GetSecretValue from a JSON file {secret id: secret string} at once, so a cold start against
-it shows the INIT cost with the smallest possible network part (one loopback HTTP round trip).
+it shows the INIT cost with the smallest possible network part (one loopback HTTP round trip), or,
+with --delay-ms, answers each request that many milliseconds late (Secrets Manager a round trip away).
 
-usage: sm_stub.py --port P --secrets FILE
+usage: sm_stub.py --port P --secrets FILE [--delay-ms 30]
 """
 import argparse
 import json
+import time
 from http.server import BaseHTTPRequestHandler
 
 from emulator import QuietServer  # the Runtime API's server, quiet on dropped connections (this directory)
@@ -16,6 +18,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--secrets", required=True)
+    p.add_argument("--delay-ms", type=float, default=0.0)
     args = p.parse_args()
     with open(args.secrets) as f:
         secrets = json.load(f)
@@ -41,6 +44,7 @@ def main():
                 status = 400
                 body = {"__type": "ResourceNotFoundException", "message": "not found"}
             data = json.dumps(body).encode()
+            time.sleep(args.delay_ms / 1000)
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
             self.send_header("Content-Length", str(len(data)))

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use caller_auth::{AuthConfig, Authenticator, Secret};
+use caller_auth::{AuthConfig, Authenticator};
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use sha2::Sha256;
@@ -33,7 +33,7 @@ fn ctx() -> &'static Ctx {
             _ => None,
         };
         let config = AuthConfig::from_env(&env).expect("config");
-        let auth = rt.block_on(Authenticator::new(config, vec![Secret::new(SECRET)])).expect("authenticator");
+        let auth = rt.block_on(Authenticator::new(config, [SECRET])).expect("authenticator");
         Ctx { rt, auth }
     })
 }

@@ -65,7 +65,7 @@ fn ctx() -> &'static Ctx {
                     source: source.clone(),
                     secret_id: provider.name().to_owned(),
                     auth_hs256_secret_id: None,
-                    auth_hs_secrets: vec![caller_auth::Secret::new(SECRET)],
+                    auth_hs_secrets: vec![rtc_signing::Secret::new(SECRET)],
                     secret_refresh_seconds: 300,
                     policy: token_service::config::policy_source(&|_| None).expect("default policy"),
                     access: AccessChecker::disabled(),

@@ -14,8 +14,10 @@ pub enum AuthErrorClass {
     InvalidRequest,
     /// The token was presented and is not acceptable: 401 `invalid_token`.
     InvalidToken,
-    /// No keys are held for the issuer and none could be fetched: 503 with `Retry-After`
-    /// (the caller's token may be fine).
+    /// The token cannot be checked now: the issuer's keys were never fetched or are older than the
+    /// stale window and the endpoint fails, or the shared secret has not been loaded yet. 503 with
+    /// `Retry-After` ([`AuthError::retry_after`]): the caller's token may be fine, so the client
+    /// retries instead of signing the user out.
     KeysUnavailable,
 }
 
@@ -49,6 +51,7 @@ pub struct AuthError {
     class: AuthErrorClass,
     reason: &'static str,
     detail: String,
+    retry_after: Option<u64>,
 }
 
 impl AuthError {
@@ -61,6 +64,20 @@ impl AuthError {
             class,
             reason,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The caller cannot be checked now ([`AuthErrorClass::KeysUnavailable`]); `retry_after` is the
+    /// seconds until the next fetch attempt, when known.
+    pub(crate) fn unavailable(
+        reason: &'static str,
+        detail: impl Into<String>,
+        retry_after: Option<u64>,
+    ) -> Self {
+        AuthError {
+            retry_after,
+            ..Self::new(AuthErrorClass::KeysUnavailable, reason, detail)
         }
     }
 
@@ -85,6 +102,12 @@ impl AuthError {
         &self.detail
     }
 
+    /// For [`AuthErrorClass::KeysUnavailable`]: seconds until the keys are fetched again (at least 1),
+    /// when the cache knows; the HTTP layer sends it as `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// Shorthand for `self.class().http_status()`.
     pub fn http_status(&self) -> u16 {
         self.class.http_status()
@@ -107,6 +130,7 @@ impl fmt::Debug for AuthError {
             .field("class", &self.class)
             .field("reason", &self.reason)
             .field("detail", &self.detail)
+            .field("retry_after", &self.retry_after)
             .finish()
     }
 }

@@ -1,16 +1,26 @@
 //! Remote JWKS: fetch with strict limits, filter keys, cache for a warm Lambda.
 //!
-//! Lazy and request-driven (no background task: Lambda freezes the process between invocations):
+//! Every wait is bounded (the request path's time budget, docs/time-budget.md):
+//! - INIT ([`JwksCache::prefetch`]) waits for the first fetch at most [`INIT_WAIT`]; a fetch still
+//!   running then completes in the background;
+//! - a request waits for a refetch at most [`REQUEST_WAIT`]; the fetch itself (discovery, then the
+//!   set) runs as its own task bounded by the HTTP client's timeouts, so a late answer still lands.
+//!
+//! When to fetch (the time comes from the injected [`Clock`]):
 //! - fresh set (`now < fresh_until`) and known `kid`: no I/O;
 //! - expired set: one refresh attempt (single-flight, at most one per `min_refetch_interval` after
 //!   the previous attempt); on failure the old keys are served until `fetched_at + 24 h`;
 //! - unknown `kid`: a refresh only if the last attempt is at least `min_refetch_interval` old,
 //!   otherwise an immediate refusal;
+//! - no usable set (never fetched, or older than 24 h): retried with backoff (1 s, 2 s, 4 s ... 60 s
+//!   after each failure), by a background task and by the first request after each step; requests
+//!   in between are refused at once as [`AuthErrorClass::KeysUnavailable`] with the seconds until the
+//!   next attempt (503 + `Retry-After`), never as a bad token;
 //! - a successful fetch replaces the whole set (removed keys stop being trusted).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,7 +30,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::{algorithm_from_name, check_fetch_url, JwksSource};
-use crate::error::{loggable, AuthError, AuthErrorClass};
+use crate::error::{loggable, AuthError};
 use crate::header::valid_kid;
 use crate::Clock;
 
@@ -36,10 +46,22 @@ pub const MAX_STALE_SECS: u64 = 24 * 60 * 60;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Most keys considered from one set.
 pub const MAX_KEYS: usize = 32;
-/// Connect timeout.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Whole-request timeout.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// Connect timeout of one HTTP request.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Whole-request timeout of one HTTP request (discovery or the set).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest INIT waits for the first fetch (discovery + set).
+pub const INIT_WAIT: Duration = Duration::from_secs(4);
+/// Longest a request waits for a refetch.
+pub const REQUEST_WAIT: Duration = Duration::from_secs(1);
+/// Longest pause between two attempts while no usable set is held.
+pub const MAX_BACKOFF_SECS: u64 = 60;
+
+/// The pause after `failures` failed attempts in a row: 1, 2, 4 ... [`MAX_BACKOFF_SECS`] seconds.
+pub fn backoff_secs(failures: u64) -> u64 {
+    let exp = failures.saturating_sub(1).min(6) as u32;
+    (1u64 << exp).min(MAX_BACKOFF_SECS)
+}
 
 /// A public key with the one algorithm it may verify.
 pub(crate) struct VerifyKey {
@@ -53,6 +75,12 @@ struct KeySet {
     fresh_until: u64,
 }
 
+impl KeySet {
+    fn usable(&self, now: u64) -> bool {
+        now < self.fetched_at.saturating_add(MAX_STALE_SECS)
+    }
+}
+
 /// Counters for logs and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JwksStats {
@@ -64,7 +92,10 @@ pub struct JwksStats {
     pub keys: usize,
 }
 
-pub(crate) struct JwksCache {
+/// The cache; cheap to clone (the fetch tasks hold a clone while they run).
+pub(crate) struct JwksCache(Arc<Inner>);
+
+struct Inner {
     source: JwksSource,
     resolved: Mutex<Option<Url>>,
     issuer: String,
@@ -75,9 +106,15 @@ pub(crate) struct JwksCache {
     state: RwLock<Option<Arc<KeySet>>>,
     /// Unix time of the last refresh attempt + 1 (0 = never).
     last_attempt: AtomicU64,
+    /// While no usable set is held: no attempt before this unix time (the backoff).
+    retry_at: AtomicU64,
+    /// Failed attempts since the last success (the backoff's exponent).
+    failures_in_row: AtomicU64,
     attempts: AtomicU64,
     failures: AtomicU64,
     refresh_lock: tokio::sync::Mutex<()>,
+    /// The background retry task is running.
+    retrying: AtomicBool,
 }
 
 fn fetch_error(msg: impl Into<String>) -> String {
@@ -106,7 +143,7 @@ impl JwksCache {
             JwksSource::Url(u) => Some(u.clone()),
             JwksSource::Discovery(_) => None,
         };
-        Ok(JwksCache {
+        Ok(JwksCache(Arc::new(Inner {
             source,
             resolved: Mutex::new(resolved),
             issuer,
@@ -116,24 +153,152 @@ impl JwksCache {
             min_refetch_secs: min_refetch.as_secs().max(1),
             state: RwLock::new(None),
             last_attempt: AtomicU64::new(0),
+            retry_at: AtomicU64::new(0),
+            failures_in_row: AtomicU64::new(0),
             attempts: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             refresh_lock: tokio::sync::Mutex::new(()),
-        })
+            retrying: AtomicBool::new(false),
+        })))
     }
 
+    pub(crate) fn stats(&self) -> JwksStats {
+        let i = &self.0;
+        JwksStats {
+            refresh_attempts: i.attempts.load(Ordering::SeqCst),
+            refresh_failures: i.failures.load(Ordering::SeqCst),
+            keys: i.snapshot().map(|s| s.keys.len()).unwrap_or(0),
+        }
+    }
+
+    /// Fetches now (INIT), waiting at most [`INIT_WAIT`]; on failure (or still running) the
+    /// background retry takes over. Errors are returned for the log.
+    pub(crate) async fn prefetch(&self) -> Result<(), String> {
+        let seen = self.0.attempts.load(Ordering::SeqCst);
+        let r = match self.refresh_within(seen, INIT_WAIT).await {
+            Some(r) => r,
+            None => Err(format!(
+                "no answer within {} ms; the fetch goes on in the background",
+                INIT_WAIT.as_millis()
+            )),
+        };
+        if r.is_err() {
+            self.retry_in_background();
+        }
+        r
+    }
+
+    /// Finds the key for `kid`, refreshing under the rules in the module docs.
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<VerifyKey>, AuthError> {
+        let i = &self.0;
+        let now = i.clock.now();
+        let seen = i.attempts.load(Ordering::SeqCst);
+        let unknown = || {
+            AuthError::token(
+                "unknown_kid",
+                format!("kid {} is not in the key set", loggable(kid)),
+            )
+        };
+        match i.snapshot() {
+            Some(s) if now < s.fresh_until => {
+                if let Some(k) = s.keys.get(kid) {
+                    return Ok(k.clone());
+                }
+                if !i.may_attempt(now) {
+                    return Err(unknown());
+                }
+                let _ = self.refresh_within(seen, REQUEST_WAIT).await;
+            }
+            Some(s) if s.usable(now) => {
+                // Expired but within the stale window: try once, serve the old keys on failure.
+                if i.may_attempt(now) {
+                    let _ = self.refresh_within(seen, REQUEST_WAIT).await;
+                }
+            }
+            _ => {
+                // Never fetched, or too old to trust: the backoff decides; the caller is told to
+                // come back, not that its token is bad.
+                if now >= i.retry_at.load(Ordering::SeqCst) {
+                    let _ = self.refresh_within(seen, REQUEST_WAIT).await;
+                }
+                self.retry_in_background();
+            }
+        }
+        let now = i.clock.now();
+        match i.snapshot() {
+            Some(s) if s.usable(now) => s.keys.get(kid).cloned().ok_or_else(unknown),
+            held => {
+                let retry_after = i.retry_at.load(Ordering::SeqCst).saturating_sub(now).max(1);
+                let detail = if held.is_some() {
+                    "JWKS older than 24 h and the endpoint fails"
+                } else {
+                    "no JWKS has been fetched yet"
+                };
+                Err(AuthError::unavailable(
+                    "keys_unavailable",
+                    detail,
+                    Some(retry_after),
+                ))
+            }
+        }
+    }
+
+    /// Runs one single-flight refresh as its own task and waits for it at most `wait`. `None` when
+    /// it is still running (it then completes in the background).
+    async fn refresh_within(&self, seen: u64, wait: Duration) -> Option<Result<(), String>> {
+        let inner = self.0.clone();
+        let fetch = async move { inner.refresh(seen).await };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => match tokio::time::timeout(wait, rt.spawn(fetch)).await {
+                Ok(Ok(r)) => Some(r),
+                Ok(Err(e)) => Some(Err(format!("fetch task failed: {e}"))),
+                Err(_) => None,
+            },
+            // Not inside a Tokio runtime: no task and no timer, the client's own timeouts bound it.
+            Err(_) => Some(fetch.await),
+        }
+    }
+
+    /// Starts the background retry task (once) while no usable set is held. It waits out the
+    /// backoff, tries, and ends with the first success or when the cache is dropped.
+    fn retry_in_background(&self) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.0.retrying.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let weak: Weak<Inner> = Arc::downgrade(&self.0);
+        rt.spawn(async move {
+            loop {
+                let pause = {
+                    let Some(i) = weak.upgrade() else { return };
+                    let now = i.clock.now();
+                    if i.snapshot().is_some_and(|s| s.usable(now)) {
+                        i.retrying.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                    if now >= i.retry_at.load(Ordering::SeqCst) {
+                        let seen = i.attempts.load(Ordering::SeqCst);
+                        let _ = i.refresh(seen).await;
+                        continue;
+                    }
+                    i.retry_at
+                        .load(Ordering::SeqCst)
+                        .saturating_sub(now)
+                        .clamp(1, MAX_BACKOFF_SECS)
+                };
+                tokio::time::sleep(Duration::from_secs(pause)).await;
+            }
+        });
+    }
+}
+
+impl Inner {
     fn snapshot(&self) -> Option<Arc<KeySet>> {
         match self.state.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
-        }
-    }
-
-    pub(crate) fn stats(&self) -> JwksStats {
-        JwksStats {
-            refresh_attempts: self.attempts.load(Ordering::SeqCst),
-            refresh_failures: self.failures.load(Ordering::SeqCst),
-            keys: self.snapshot().map(|s| s.keys.len()).unwrap_or(0),
         }
     }
 
@@ -144,67 +309,13 @@ impl JwksCache {
         }
     }
 
-    /// Fetches now (INIT); errors are returned for the log.
-    pub(crate) async fn prefetch(&self) -> Result<(), String> {
-        let seen = self.attempts.load(Ordering::SeqCst);
-        self.refresh(seen, true).await
-    }
-
-    /// Finds the key for `kid`, refreshing under the rules in the module docs.
-    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<VerifyKey>, AuthError> {
-        let now = self.clock.now_unix();
-        let seen = self.attempts.load(Ordering::SeqCst);
-        let snap = self.snapshot();
-        let unknown = || {
-            AuthError::token(
-                "unknown_kid",
-                format!("kid {} is not in the key set", loggable(kid)),
-            )
-        };
-        if let Some(s) = &snap {
-            if now < s.fresh_until {
-                if let Some(k) = s.keys.get(kid) {
-                    return Ok(k.clone());
-                }
-                if !self.may_attempt(now) {
-                    return Err(unknown());
-                }
-                let _ = self.refresh(seen, false).await;
-                return match self.snapshot().and_then(|s| s.keys.get(kid).cloned()) {
-                    Some(k) => Ok(k),
-                    None => Err(unknown()),
-                };
-            }
-        }
-        // Expired or never fetched.
-        if self.may_attempt(now) {
-            let _ = self.refresh(seen, false).await;
-        }
-        match self.snapshot() {
-            None => Err(AuthError::new(
-                AuthErrorClass::KeysUnavailable,
-                "keys_unavailable",
-                "no JWKS has been fetched yet",
-            )),
-            Some(s) if now >= s.fetched_at.saturating_add(MAX_STALE_SECS) => Err(AuthError::new(
-                AuthErrorClass::KeysUnavailable,
-                "keys_unavailable",
-                "JWKS older than 24 h and the endpoint fails",
-            )),
-            Some(s) => s.keys.get(kid).cloned().ok_or_else(unknown),
-        }
-    }
-
     /// Single-flight refresh: if another attempt completed since `seen`, do nothing.
-    async fn refresh(&self, seen: u64, force: bool) -> Result<(), String> {
+    async fn refresh(&self, seen: u64) -> Result<(), String> {
         let _guard = self.refresh_lock.lock().await;
         if self.attempts.load(Ordering::SeqCst) != seen {
             return Ok(());
         }
-        let now = self.clock.now_unix();
-        if !force && !self.may_attempt(now) {
-            return Ok(());
-        }
+        let now = self.clock.now();
         self.attempts.fetch_add(1, Ordering::SeqCst);
         self.last_attempt
             .store(now.saturating_add(1), Ordering::SeqCst);
@@ -224,11 +335,16 @@ impl JwksCache {
                     Ok(mut g) => *g = Some(Arc::new(set)),
                     Err(p) => *p.into_inner() = Some(Arc::new(set)),
                 }
+                self.failures_in_row.store(0, Ordering::SeqCst);
+                self.retry_at.store(0, Ordering::SeqCst);
                 Ok(())
             }
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::SeqCst);
-                tracing::warn!(issuer = %self.issuer, error = %e, "JWKS refresh failed; keeping previous keys");
+                let n = self.failures_in_row.fetch_add(1, Ordering::SeqCst) + 1;
+                let retry = now.saturating_add(backoff_secs(n));
+                self.retry_at.store(retry, Ordering::SeqCst);
+                tracing::warn!(issuer = %self.issuer, error = %e, failures_in_row = n, "JWKS refresh failed; keeping previous keys");
                 Err(e)
             }
         }

@@ -1,10 +1,12 @@
 //! Caller authentication: verifies the calling app's own JWT before anything is signed.
 //!
-//! CONTRACT (used by token-service and the CLI; keep these names, add freely):
 //! - [`AuthConfig`]: parsed from environment-style key/values (`AUTH_PROVIDER`, `AUTH_ISSUER`, ...).
 //! - [`Authenticator`]: built once at INIT, shared by reference; `authenticate` per request.
 //! - [`Caller`]: the verified identity handed to policy.
-//! - [`AuthError`]: one error; every failure maps to the same 401 for the client.
+//! - [`AuthError`]: one error with a class: the token is wrong (401), the request is malformed (400),
+//!   or the caller cannot be checked right now because its keys or the shared secret are not
+//!   available (503 with `Retry-After`).
+//! - [`clock`]: the project's one clock, injected down to the JWKS cache.
 //!
 //! Pipeline of [`Authenticator::authenticate`]: `Authorization` parsing → 8 KiB cap and exactly three
 //! base64url segments → JOSE header checks (no `none`, `crit`, `jku`, `x5u`, `jwk`, `x5c`, nested
@@ -12,11 +14,11 @@
 //! token's `alg` must equal the key's algorithm) → signature (`jsonwebtoken`, aws-lc-rs) → strict
 //! claims with the injected clock → [`Caller`].
 //!
-//! Mains should call [`init_crypto`] once at start-up ([`Authenticator::new`] also does).
+//! Mains should call [`init_crypto`] once at start-up ([`Authenticator::build`] also does).
 
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::hmac;
@@ -24,14 +26,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
-pub use rtc_signing::Secret;
-
+pub mod clock;
 pub mod config;
 mod error;
 pub mod header;
 pub mod jwks;
 mod validate;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AuthConfig, CognitoTokenUse, JwksSource, ProviderRules};
 pub use error::{AuthError, AuthErrorClass, ConfigError};
 pub use header::{authorization_from_headers, bearer_token, MAX_TOKEN_BYTES};
@@ -104,56 +106,6 @@ pub struct Caller {
     pub expires_at: u64,
 }
 
-/// A source of unix time for the JWKS cache (claims use the `now` passed to `authenticate`).
-pub trait Clock: Send + Sync + 'static {
-    /// Seconds since the Unix epoch.
-    fn now_unix(&self) -> u64;
-}
-
-/// The system clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    }
-}
-
-/// A clock moved by hand (tests).
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicU64);
-
-impl ManualClock {
-    /// Starts at `now`.
-    pub fn new(now: u64) -> Self {
-        ManualClock(AtomicU64::new(now))
-    }
-    /// Sets the time.
-    pub fn set(&self, now: u64) {
-        self.0.store(now, Ordering::SeqCst);
-    }
-    /// Moves the time forward.
-    pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_unix(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl<C: Clock> Clock for Arc<C> {
-    fn now_unix(&self) -> u64 {
-        (**self).now_unix()
-    }
-}
-
 /// Verifies caller JWTs; owns the JWKS cache and the shared secrets.
 pub struct Authenticator {
     config: AuthConfig,
@@ -161,6 +113,9 @@ pub struct Authenticator {
     /// HMAC keys with their key schedule done (the inner and outer pads hashed) when the secrets are
     /// set, not on every request.
     secrets: RwLock<Arc<Vec<hmac::Key>>>,
+    /// A shared secret is expected but has not been set yet (its store has not answered): HMAC
+    /// tokens are then "cannot check now" (503), not "wrong" (401).
+    secrets_pending: AtomicBool,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -184,44 +139,37 @@ fn hmac_algorithm(alg: Algorithm) -> hmac::Algorithm {
     }
 }
 
-fn secret_keys(secrets: &[Secret], alg: Algorithm) -> Result<Vec<hmac::Key>, ConfigError> {
+fn secret_key(secret: &[u8], alg: Algorithm) -> Result<hmac::Key, ConfigError> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError(format!(
+            "a shared secret is {} bytes; at least {MIN_SECRET_BYTES} are required",
+            secret.len()
+        )));
+    }
+    Ok(hmac::Key::new(hmac_algorithm(alg), secret))
+}
+
+fn secret_keys<I>(secrets: I, alg: Algorithm) -> Result<Vec<hmac::Key>, ConfigError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
     secrets
-        .iter()
-        .map(|s| {
-            let bytes = s.expose().as_bytes();
-            if bytes.len() < MIN_SECRET_BYTES {
-                Err(ConfigError(format!(
-                    "a shared secret is {} bytes; at least {MIN_SECRET_BYTES} are required",
-                    bytes.len()
-                )))
-            } else {
-                Ok(hmac::Key::new(hmac_algorithm(alg), bytes))
-            }
-        })
+        .into_iter()
+        .map(|s| secret_key(s.as_ref(), alg))
         .collect()
 }
 
 impl Authenticator {
-    /// Builds it and, when a JWKS is configured, fetches the keys now (INIT). A failed fetch is logged,
-    /// not fatal: the next request retries.
-    pub async fn new(config: AuthConfig, hs_secrets: Vec<Secret>) -> Result<Self, ConfigError> {
-        Self::with_clock(config, hs_secrets, Arc::new(SystemClock)).await
-    }
-
-    /// As [`Authenticator::new`], with the clock used by the JWKS cache.
-    pub async fn with_clock(
-        config: AuthConfig,
-        hs_secrets: Vec<Secret>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, ConfigError> {
+    /// Builds it without any I/O: no shared secret yet (see [`Authenticator::set_shared_secrets`])
+    /// and, with a JWKS, no keys until [`Authenticator::prefetch`]. With `AUTH_PROVIDER=hs256` the
+    /// shared secret is awaited (see [`Authenticator::awaiting_shared_secrets`]).
+    ///
+    /// This is what an INIT that loads everything at once uses: build, then run `prefetch` beside
+    /// the other loads, then set the shared secret when its store answers.
+    pub fn build(config: AuthConfig, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
         init_crypto();
         config.validate()?;
-        let keys = secret_keys(&hs_secrets, config.hs_algorithm)?;
-        if config.provider == ProviderKind::Hs256 && keys.is_empty() {
-            return Err(ConfigError(
-                "AUTH_PROVIDER=hs256 needs a shared secret (AUTH_HS256_SECRET_ID or AUTH_HS256_SECRET)".into(),
-            ));
-        }
         let jwks = match &config.jwks {
             Some(source) => Some(
                 jwks::JwksCache::new(
@@ -235,16 +183,67 @@ impl Authenticator {
             ),
             None => None,
         };
-        if let Some(cache) = &jwks {
-            if let Err(e) = cache.prefetch().await {
-                tracing::warn!(error = %e, issuer = %config.issuer, "JWKS fetch at start-up failed; will retry on demand");
-            }
-        }
+        let pending = config.provider == ProviderKind::Hs256;
         Ok(Authenticator {
             config,
             jwks,
-            secrets: RwLock::new(Arc::new(keys)),
+            secrets: RwLock::new(Arc::new(Vec::new())),
+            secrets_pending: AtomicBool::new(pending),
         })
+    }
+
+    /// Marks the shared secret as expected but not loaded: until [`Authenticator::set_shared_secrets`]
+    /// is called, HMAC tokens are refused as [`AuthErrorClass::KeysUnavailable`] (503), because the
+    /// token may be fine.
+    pub fn awaiting_shared_secrets(self) -> Self {
+        self.secrets_pending.store(true, Ordering::SeqCst);
+        self
+    }
+
+    /// INIT's fetch of the JWKS (no-op without one). Waits at most [`jwks::INIT_WAIT`]; a fetch still
+    /// running then finishes in the background. On failure the keys are retried in the background
+    /// with backoff (1 s, 2 s, 4 s ... 60 s) and requests meanwhile answer
+    /// [`AuthErrorClass::KeysUnavailable`] with the seconds until the next attempt. The error is
+    /// for the log.
+    pub async fn prefetch(&self) -> Result<(), String> {
+        match &self.jwks {
+            Some(cache) => cache.prefetch().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Builds it with these shared secrets and, when a JWKS is configured, fetches the keys now
+    /// (INIT; see [`Authenticator::prefetch`]). A failed fetch is logged, not fatal.
+    pub async fn new<I>(config: AuthConfig, shared_secrets: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        Self::with_clock(config, shared_secrets, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Authenticator::new`], with the clock used by the JWKS cache.
+    pub async fn with_clock<I>(
+        config: AuthConfig,
+        shared_secrets: I,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let auth = Self::build(config, clock)?;
+        let keys = secret_keys(shared_secrets, auth.config.hs_algorithm)?;
+        if auth.config.provider == ProviderKind::Hs256 && keys.is_empty() {
+            return Err(ConfigError(
+                "AUTH_PROVIDER=hs256 needs a shared secret (AUTH_HS256_SECRET_ID or AUTH_HS256_SECRET)".into(),
+            ));
+        }
+        auth.store_secrets(keys);
+        if let Err(e) = auth.prefetch().await {
+            tracing::warn!(error = %e, issuer = %auth.config.issuer, "JWKS fetch at start-up failed; retrying in the background");
+        }
+        Ok(auth)
     }
 
     /// The configuration in use.
@@ -272,27 +271,34 @@ impl Authenticator {
     /// Replaces the HS256/384/512 shared secrets (rotation; current first, previous second).
     /// Secrets shorter than 32 bytes are dropped with an error log; see
     /// [`Authenticator::try_set_shared_secrets`] to get the error instead.
-    pub fn set_shared_secrets(&self, secrets: Vec<Secret>) {
-        let usable: Vec<Secret> = secrets
+    pub fn set_shared_secrets<I>(&self, secrets: I)
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let alg = self.config.hs_algorithm;
+        let keys = secrets
             .into_iter()
-            .filter(|s| {
-                let ok = s.expose().len() >= MIN_SECRET_BYTES;
-                if !ok {
+            .filter_map(|s| match secret_key(s.as_ref(), alg) {
+                Ok(k) => Some(k),
+                Err(_) => {
                     tracing::error!(
                         "ignoring a shared secret shorter than {MIN_SECRET_BYTES} bytes"
                     );
+                    None
                 }
-                ok
             })
             .collect();
-        if let Ok(keys) = secret_keys(&usable, self.config.hs_algorithm) {
-            self.store_secrets(keys);
-        }
+        self.store_secrets(keys);
     }
 
     /// Replaces the shared secrets, refusing the whole list if one is too short.
-    pub fn try_set_shared_secrets(&self, secrets: Vec<Secret>) -> Result<(), ConfigError> {
-        let keys = secret_keys(&secrets, self.config.hs_algorithm)?;
+    pub fn try_set_shared_secrets<I>(&self, secrets: I) -> Result<(), ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let keys = secret_keys(secrets, self.config.hs_algorithm)?;
         self.store_secrets(keys);
         Ok(())
     }
@@ -302,6 +308,7 @@ impl Authenticator {
             Ok(mut g) => *g = Arc::new(keys),
             Err(p) => *p.into_inner() = Arc::new(keys),
         }
+        self.secrets_pending.store(false, Ordering::SeqCst);
     }
 
     /// Verifies the `Authorization` header value at unix time `now`.
@@ -342,6 +349,13 @@ impl Authenticator {
 
     fn verify_hmac(&self, alg: Algorithm, seg: &header::Segments<'_>) -> Result<(), AuthError> {
         let keys = self.secret_keys();
+        if keys.is_empty() && self.secrets_pending.load(Ordering::SeqCst) {
+            return Err(AuthError::unavailable(
+                "secret_unavailable",
+                "the shared secret has not been loaded yet",
+                None,
+            ));
+        }
         if keys.is_empty() {
             return Err(AuthError::token(
                 "bad_alg",

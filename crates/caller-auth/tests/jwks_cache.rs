@@ -162,6 +162,155 @@ async fn cold_start_outage_is_503_then_recovers() {
     assert!(check(&auth, &token(&k1)).await.is_ok());
 }
 
+/// Keys that failed at INIT are retried with backoff (1 s, 2 s, 4 s ...), not once per request:
+/// requests in between are told when to come back (503 + the seconds left), without a fetch; a
+/// bad token is still 401 in that state when it can be told apart without keys (an HMAC token
+/// here); and the keys are picked up by the same process once the endpoint answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_init_is_retried_with_backoff_and_503_until_keys_arrive() {
+    let k1 = TestKey::rsa1();
+    let (auth, clock, srv) = setup(Reply {
+        status: 500,
+        ..Reply::ok(String::new())
+    })
+    .await;
+    assert_eq!(srv.jwks_hits(), 1, "INIT tried once");
+    let unavailable = |auth: Arc<Authenticator>| async move {
+        let e = auth
+            .authenticate(Some(&bearer(&token(&TestKey::rsa1()))), NOW)
+            .await
+            .unwrap_err();
+        assert_eq!(e.class(), AuthErrorClass::KeysUnavailable, "{e}");
+        assert_eq!(e.http_status(), 503);
+        e.retry_after().expect("a retry time")
+    };
+    // Within the first second: no fetch, come back in 1 s, whatever the number of requests.
+    for _ in 0..20 {
+        assert_eq!(unavailable(auth.clone()).await, 1);
+    }
+    assert_eq!(srv.jwks_hits(), 1);
+    // A token that is wrong whatever the keys are is still 401 in this state.
+    let hs = TestKey::hs(HS_SECRET).with(jsonwebtoken::Algorithm::HS256, "");
+    assert_eq!(
+        check(&auth, &hs.sign(&claims(ISS, None, "user-1"))).await,
+        Err((AuthErrorClass::InvalidToken, "bad_alg"))
+    );
+    assert_eq!(
+        check(&auth, "not-a-jwt").await.unwrap_err().0,
+        AuthErrorClass::InvalidToken
+    );
+    // The backoff doubles: the attempt at +1 s fails, the next is 2 s later, then 4 s.
+    clock.advance(1);
+    assert_eq!(unavailable(auth.clone()).await, 2);
+    assert_eq!(srv.jwks_hits(), 2);
+    clock.advance(1);
+    assert_eq!(unavailable(auth.clone()).await, 1, "one second left");
+    assert_eq!(srv.jwks_hits(), 2);
+    clock.advance(1);
+    assert_eq!(unavailable(auth.clone()).await, 4);
+    assert_eq!(srv.jwks_hits(), 3);
+    // The endpoint comes back: the next attempt (not a new cold start) picks the keys up.
+    srv.set_jwks(keys(&[&k1]));
+    clock.advance(3);
+    assert_eq!(unavailable(auth.clone()).await, 1);
+    assert_eq!(srv.jwks_hits(), 3);
+    clock.advance(1);
+    assert_eq!(check(&auth, &token(&k1)).await, Ok("user-1".into()));
+    assert_eq!(srv.jwks_hits(), 4);
+    // Then warm: no I/O, and a wrong signature is 401 again.
+    assert_eq!(
+        check(
+            &auth,
+            &TestKey::rsa_attacker().sign(&claims(ISS, None, "user-1"))
+        )
+        .await,
+        Err((AuthErrorClass::InvalidToken, "bad_signature"))
+    );
+    assert_eq!(srv.jwks_hits(), 4);
+}
+
+#[test]
+fn backoff_doubles_up_to_a_minute() {
+    let steps: Vec<u64> = (1..=9).map(caller_auth::jwks::backoff_secs).collect();
+    assert_eq!(steps, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
+}
+
+/// A request waits for a refetch at most `REQUEST_WAIT` (the fetch goes on as its own task); a
+/// slow endpoint at INIT holds INIT at most `INIT_WAIT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_are_bounded_at_init_and_per_request() {
+    let k1 = TestKey::rsa1();
+    let srv = JwksServer::start(Reply {
+        delay: Some(Duration::from_secs(30)),
+        ..keys(&[&k1])
+    })
+    .await;
+    let cfg = config(&[
+        ("AUTH_PROVIDER", "jwks".into()),
+        ("AUTH_ISSUER", ISS.into()),
+        ("AUTH_JWKS_URL", srv.jwks_url()),
+    ]);
+    let started = std::time::Instant::now();
+    let (auth, clock) = authenticator(cfg, &[]).await;
+    let init = started.elapsed();
+    assert!(
+        init <= caller_auth::jwks::INIT_WAIT + Duration::from_millis(500),
+        "INIT took {init:?}"
+    );
+    clock.advance(3600);
+    let started = std::time::Instant::now();
+    let e = auth
+        .authenticate(Some(&bearer(&token(&k1))), NOW)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(e.class(), AuthErrorClass::KeysUnavailable);
+    assert!(
+        took <= caller_auth::jwks::REQUEST_WAIT + Duration::from_millis(500),
+        "the request waited {took:?}"
+    );
+}
+
+/// A shared secret that is expected but not loaded yet (its store did not answer at INIT): HMAC
+/// tokens are "cannot check now" (503) until it is set, then checked as usual.
+#[tokio::test]
+async fn awaited_shared_secret_is_unavailable_until_set() {
+    let cfg = caller_auth::AuthConfig::hs256(ISS, None);
+    let clock = Arc::new(ManualClock::new(NOW));
+    let auth = Authenticator::build(cfg, clock).unwrap();
+    let good = TestKey::hs(HS_SECRET).with(jsonwebtoken::Algorithm::HS256, "");
+    let t = good.sign(&claims(ISS, None, "user-1"));
+    let e = auth.authenticate(Some(&bearer(&t)), NOW).await.unwrap_err();
+    assert_eq!(e.class(), AuthErrorClass::KeysUnavailable, "{e}");
+    assert_eq!(e.http_status(), 503);
+    auth.set_shared_secrets([HS_SECRET]);
+    assert_eq!(check(&auth, &t).await, Ok("user-1".into()));
+    let wrong = TestKey::hs(HS_SECRET_2).with(jsonwebtoken::Algorithm::HS256, "");
+    assert_eq!(
+        check(&auth, &wrong.sign(&claims(ISS, None, "user-1"))).await,
+        Err((AuthErrorClass::InvalidToken, "bad_signature"))
+    );
+    // A JWKS preset with a migration secret: awaited only when the caller says so.
+    let srv = JwksServer::start(keys(&[&TestKey::rsa1()])).await;
+    let cfg = config(&[
+        ("AUTH_PROVIDER", "jwks".into()),
+        ("AUTH_ISSUER", ISS.into()),
+        ("AUTH_JWKS_URL", srv.jwks_url()),
+    ]);
+    let auth = Authenticator::build(cfg, Arc::new(ManualClock::new(NOW)))
+        .unwrap()
+        .awaiting_shared_secrets();
+    auth.prefetch().await.unwrap();
+    assert_eq!(
+        check(&auth, &t).await.unwrap_err().0,
+        AuthErrorClass::KeysUnavailable
+    );
+    assert_eq!(
+        check(&auth, &token(&TestKey::rsa1())).await,
+        Ok("user-1".into())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removed_key_stops_working_after_ttl_and_max_age_is_honoured() {
     let k1 = TestKey::rsa1();

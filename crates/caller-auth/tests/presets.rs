@@ -117,7 +117,7 @@ async fn supabase_asymmetric_and_legacy_secret() {
         );
     }
     // C4: once the legacy secret is removed, HS256 tokens stop working.
-    auth.set_shared_secrets(vec![]);
+    auth.set_shared_secrets(Vec::<&str>::new());
     assert_eq!(
         auth.authenticate(Some(&bearer(&legacy.sign(&c))), NOW)
             .await
@@ -377,10 +377,7 @@ async fn hs256_preset_with_rotation() {
             .reason(),
         "bad_signature"
     );
-    auth.set_shared_secrets(vec![
-        caller_auth::Secret::new(HS_SECRET_2),
-        caller_auth::Secret::new(HS_SECRET),
-    ]);
+    auth.set_shared_secrets([HS_SECRET_2, HS_SECRET]);
     assert!(auth
         .authenticate(Some(&bearer(&new.sign(&c))), NOW)
         .await
@@ -407,17 +404,15 @@ async fn hs256_preset_with_rotation() {
         "bad_alg"
     );
     // D10: short secrets are refused.
-    assert!(auth
-        .try_set_shared_secrets(vec![caller_auth::Secret::new("short")])
-        .is_err());
-    let short = caller_auth::Authenticator::new(
+    assert!(auth.try_set_shared_secrets(["short"]).is_err());
+    let short =
+        caller_auth::Authenticator::new(caller_auth::AuthConfig::hs256("x", None), [""]).await;
+    assert!(short.is_err());
+    let none = caller_auth::Authenticator::new(
         caller_auth::AuthConfig::hs256("x", None),
-        vec![caller_auth::Secret::new("")],
+        Vec::<&str>::new(),
     )
     .await;
-    assert!(short.is_err());
-    let none =
-        caller_auth::Authenticator::new(caller_auth::AuthConfig::hs256("x", None), vec![]).await;
     assert!(none.is_err());
 }
 

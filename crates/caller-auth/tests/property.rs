@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use caller_auth::{AuthConfig, Authenticator, Secret};
+use caller_auth::{AuthConfig, Authenticator};
 use common::{b64, NOW};
 use proptest::prelude::*;
 
@@ -24,7 +24,7 @@ fn auth() -> &'static Authenticator {
         runtime()
             .block_on(Authenticator::new(
                 AuthConfig::hs256("https://issuer.invalid", Some("rtc-audience")),
-                vec![Secret::new(common::HS_SECRET)],
+                [common::HS_SECRET],
             ))
             .expect("authenticator")
     })

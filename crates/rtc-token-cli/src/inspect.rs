@@ -1072,7 +1072,7 @@ fn caller_rules(
         }
     };
     let result = runtime.block_on(async {
-        let auth = caller_auth::Authenticator::new(config, vec![Secret::new(secret)])
+        let auth = caller_auth::Authenticator::new(config, [secret])
             .await
             .map_err(|e| format!("the service would not start with this key: {e}"))?;
         auth.authenticate_token(token, at)

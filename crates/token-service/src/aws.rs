@@ -19,14 +19,14 @@ pub struct Aws {
     sm: aws_sdk_secretsmanager::Client,
 }
 
-/// Timeouts: connect 1 s, each attempt 2 s, the whole operation 4 s (two attempts), well inside the
-/// Lambda timeout and the 10 s INIT budget.
+/// Timeouts: connect 1 s, each attempt 2 s, the whole operation 3 s (two attempts), well inside the
+/// Lambda timeout and the 10 s INIT budget (docs/time-budget.md).
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(1000))
         .read_timeout(Duration::from_millis(2000))
         .operation_attempt_timeout(Duration::from_millis(2000))
-        .operation_timeout(Duration::from_millis(4000))
+        .operation_timeout(Duration::from_millis(3000))
         .build()
 }
 

@@ -42,6 +42,10 @@ pub async fn run(provider: Provider) -> Result<(), Error> {
 /// The application's request for a request lambda_http built from an API Gateway event.
 pub fn app_request(req: Request) -> http::Request<Bytes> {
     let request_id = lambda_request_id(&req);
+    let deadline = req
+        .lambda_context_ref()
+        .map(|c| c.deadline)
+        .filter(|d| *d > 0);
     let path = route_path(&req);
     let (mut parts, body) = req.into_parts();
     if let Some(path) = path {
@@ -55,6 +59,9 @@ pub fn app_request(req: Request) -> http::Request<Bytes> {
     }
     if let Some(request_id) = request_id {
         parts.extensions.insert(RequestInfo { request_id });
+    }
+    if let Some(deadline) = deadline {
+        parts.extensions.insert(crate::routes::Deadline(deadline));
     }
     let body = match body {
         Body::Text(t) => Bytes::from(t),

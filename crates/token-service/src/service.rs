@@ -64,6 +64,33 @@ pub struct ServiceParts {
     pub telemetry: Telemetry,
 }
 
+impl ServiceParts {
+    /// The parts of the service `config` describes, its secrets read from `source` (Secrets Manager
+    /// on Lambda, a [`crate::secrets::StaticSource`] locally), with a random Agora salt.
+    pub fn new(
+        config: Config,
+        source: Arc<dyn SecretSource>,
+        access: AccessChecker,
+        clock: Arc<dyn Clock>,
+        telemetry: Telemetry,
+    ) -> Self {
+        ServiceParts {
+            provider: config.provider,
+            auth: config.auth,
+            source,
+            secret_id: config.secret_id,
+            auth_hs256_secret_id: config.auth_hs256_secret_id,
+            auth_hs_secrets: config.auth_hs_secrets,
+            secret_refresh_seconds: config.secret_refresh_seconds,
+            policy: config.policy,
+            access,
+            clock,
+            salt: random_salt(),
+            telemetry,
+        }
+    }
+}
+
 pub(crate) enum PolicyHolder {
     Inline(Arc<Policy>),
     Cached(SecretCache<Policy>),
@@ -147,28 +174,21 @@ impl Service {
             config.function_name.clone(),
             stdout_sink(),
         );
-        Self::from_parts(ServiceParts {
-            provider,
-            auth: config.auth,
-            source: Arc::new(aws),
-            secret_id: config.secret_id,
-            auth_hs256_secret_id: config.auth_hs256_secret_id,
-            auth_hs_secrets: get("AUTH_HS256_SECRET")
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| vec![Secret::new(s)])
-                .unwrap_or_default(),
-            secret_refresh_seconds: config.secret_refresh_seconds,
-            policy: config.policy,
+        Self::from_parts(ServiceParts::new(
+            config,
+            Arc::new(aws),
             access,
             clock,
-            salt: random_salt(),
             telemetry,
-        })
+        ))
         .await
     }
 
-    /// Builds a service from explicit parts and loads its secrets now (see [`init_result`] rules:
-    /// unreachable is survivable, missing or malformed is an error).
+    /// Builds a service from explicit parts and loads everything it needs now, all at once: the
+    /// caller's keys (OIDC discovery + JWKS), the caller-auth shared secret, the provider secret and
+    /// the policy secret are independent, so INIT takes as long as the slowest of them, each bounded
+    /// by its own timeout. A source that fails delays nothing else (see [`init_result`]: unreachable
+    /// is survivable, missing or malformed is an error); the JWKS is retried in the background.
     pub async fn from_parts(parts: ServiceParts) -> Result<Self, InitError> {
         let now = parts.clock.now();
         let refresh = parts.secret_refresh_seconds;
@@ -181,28 +201,23 @@ impl Service {
                 Arc::new(parse_hs_secrets) as ParseFn<Vec<Secret>>,
             )
         });
-        let mut initial_hs = parts.auth_hs_secrets;
-        let mut hs_version = 0;
-        if let Some(cache) = &hs_secrets {
-            let r = cache.get(now).await;
-            if let Ok((v, version)) = &r {
-                initial_hs = v.as_ref().clone();
-                hs_version = *version;
-            }
-            init_result(r, &parts.telemetry, now)?;
-        }
-        if hs_secrets.is_some() && initial_hs.is_empty() {
-            // Not loaded yet (store unreachable): requests answer 503 until it is, so this random,
-            // never-shared placeholder only satisfies the constructor and verifies nothing.
-            let placeholder: String = (0..4)
-                .map(|_| format!("{:016x}", rand::random::<u64>()))
-                .collect();
-            initial_hs = vec![Secret::new(placeholder)];
+        let hs256 = parts.auth.provider == caller_auth::ProviderKind::Hs256;
+        if hs256 && hs_secrets.is_none() && parts.auth_hs_secrets.is_empty() {
+            return Err(InitError::Auth(
+                "AUTH_PROVIDER=hs256 needs a shared secret (AUTH_HS256_SECRET_ID or AUTH_HS256_SECRET)"
+                    .into(),
+            ));
         }
         let role_claims_configured = !parts.auth.role_claims.is_empty();
-        let auth = Authenticator::new(parts.auth, initial_hs)
-            .await
+        let mut auth = Authenticator::build(parts.auth, parts.clock.clone())
             .map_err(|e| InitError::Auth(e.to_string()))?;
+        if hs_secrets.is_some() {
+            // HMAC callers get 503 (not 401) until the store has answered.
+            auth = auth.awaiting_shared_secrets();
+        } else if !parts.auth_hs_secrets.is_empty() {
+            auth.try_set_shared_secrets(parts.auth_hs_secrets.iter().map(Secret::expose))
+                .map_err(|e| InitError::Auth(e.to_string()))?;
+        }
 
         let secret = SecretCache::new(
             parts.secret_id,
@@ -210,8 +225,6 @@ impl Service {
             refresh,
             provider_parser(parts.provider),
         );
-        init_result(secret.get(now).await, &parts.telemetry, now)?;
-
         let policy = match parts.policy {
             PolicySource::Inline(p) => {
                 p.check_role_claims(role_claims_configured)
@@ -227,11 +240,43 @@ impl Service {
                             reason,
                         })
                 });
-                let cache = SecretCache::new(id, parts.source.clone(), refresh, parse);
-                init_result(cache.get(now).await, &parts.telemetry, now)?;
-                PolicyHolder::Cached(cache)
+                PolicyHolder::Cached(SecretCache::new(id, parts.source.clone(), refresh, parse))
             }
         };
+
+        // Everything independent at once.
+        let (keys, hs, provider_secret, policy_secret) = tokio::join!(
+            auth.prefetch(),
+            async {
+                match &hs_secrets {
+                    Some(c) => Some(c.load(now).await),
+                    None => None,
+                }
+            },
+            secret.load(now),
+            async {
+                match &policy {
+                    PolicyHolder::Cached(c) => Some(c.load(now).await),
+                    PolicyHolder::Inline(_) => None,
+                }
+            },
+        );
+        if let Err(e) = keys {
+            tracing::error!(error = %e, "caller keys not loaded at INIT; callers get 503 until they are (retried in the background)");
+        }
+        let mut hs_version = 0;
+        if let Some(r) = hs {
+            if let (Ok(v), Some(cache)) = (&r, &hs_secrets) {
+                auth.set_shared_secrets(v.iter().map(Secret::expose));
+                // Just loaded, so this reads the version without a fetch.
+                hs_version = cache.get(now).await.map_or(0, |(_, version)| version);
+            }
+            init_result(r, &parts.telemetry, now)?;
+        }
+        init_result(provider_secret, &parts.telemetry, now)?;
+        if let Some(r) = policy_secret {
+            init_result(r, &parts.telemetry, now)?;
+        }
 
         Ok(Service {
             provider: parts.provider,
@@ -264,7 +309,8 @@ impl Service {
         };
         let (secrets, version) = cache.get(now).await.map_err(|_| secret_unavailable())?;
         if self.hs_applied.swap(version, Ordering::AcqRel) != version {
-            self.auth.set_shared_secrets(secrets.as_ref().clone());
+            self.auth
+                .set_shared_secrets(secrets.iter().map(Secret::expose));
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use bytes::Bytes;
-use caller_auth::{AuthConfig, Authenticator, ManualClock, Secret};
+use caller_auth::{AuthConfig, Authenticator, ManualClock};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -306,7 +306,6 @@ pub fn config(pairs: &[(&str, String)]) -> AuthConfig {
 /// An authenticator with a manual cache clock at `NOW`.
 pub async fn authenticator(cfg: AuthConfig, secrets: &[&str]) -> (Authenticator, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(NOW));
-    let secrets = secrets.iter().map(|s| Secret::new(*s)).collect();
     let auth = Authenticator::with_clock(cfg, secrets, clock.clone())
         .await
         .expect("authenticator");

@@ -16,10 +16,10 @@ pub mod agora;
 pub mod livekit;
 pub mod stream;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use caller_auth::Caller;
+use caller_auth::{AuthErrorClass, Caller};
 use http::{header, HeaderName, Method, Request, Response, StatusCode};
 use serde::Serialize;
 
@@ -27,7 +27,7 @@ use crate::access::{AccessDecision, AccessRequest};
 use crate::error::{json_response, ApiError};
 use crate::policy::Policy;
 use crate::secrets::ProviderSecret;
-use crate::service::Service;
+use crate::service::{Service, SECRET_RETRY_AFTER};
 use crate::telemetry::{Outcome, RequestLog};
 use crate::Provider;
 
@@ -39,6 +39,30 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct RequestInfo {
     /// The request id the log line carries (Lambda's, or the local server's own).
     pub request_id: String,
+}
+
+/// The invocation's deadline (unix ms), inserted as a request extension by the Lambda host from its
+/// context (the function timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(pub u64);
+
+/// The longest one request may take, whatever its dependencies do (docs/time-budget.md).
+pub const REQUEST_BUDGET: Duration = Duration::from_millis(4000);
+/// Kept free before Lambda's deadline, to write the answer and its log line.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
+
+/// [`REQUEST_BUDGET`], or less when the invocation's own [`Deadline`] is nearer.
+fn request_budget<B>(req: &Request<B>) -> Duration {
+    let Some(Deadline(deadline)) = req.extensions().get::<Deadline>().copied() else {
+        return REQUEST_BUDGET;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Duration::from_millis(deadline.saturating_sub(now_ms))
+        .saturating_sub(DEADLINE_MARGIN)
+        .clamp(Duration::from_millis(100), REQUEST_BUDGET)
 }
 
 /// A failure with its log classification.
@@ -123,7 +147,20 @@ pub async fn handle(services: &[Service], req: Request<Bytes>) -> Response<Strin
     };
     let started = Instant::now();
     let mut facts = Facts::default();
-    let result = process(svc, &req, route, &mut facts).await;
+    let budget = request_budget(&req);
+    let result = match tokio::time::timeout(budget, process(svc, &req, route, &mut facts)).await {
+        Ok(r) => r,
+        // Every wait inside is bounded on its own (docs/time-budget.md); this is the backstop that
+        // keeps a request from ever ending as a Lambda timeout.
+        Err(_) => Err(Fail {
+            err: ApiError::Unavailable {
+                retry_after: 1,
+                message: "a dependency is slow; retry later",
+            },
+            outcome: Outcome::Error,
+            detail: Some(format!("request budget of {} ms spent", budget.as_millis())),
+        }),
+    };
     let (resp, outcome, code, detail) = match result {
         Ok(resp) => (resp, Outcome::Issued, None, None),
         Err(f) => {
@@ -170,10 +207,24 @@ async fn process(
     }
 
     let now = svc.clock.now();
-    svc.refresh_hs_secrets(now).await.map_err(secret_fail)?;
+    // A shared secret that cannot be re-read keeps the previous one; one never loaded leaves HMAC
+    // callers "cannot check now" in caller-auth (503 below), while JWKS callers go on.
+    let _ = svc.refresh_hs_secrets(now).await;
     let authorization = header_value(req, header::AUTHORIZATION);
     let caller = match svc.auth.authenticate(authorization, now).await {
         Ok(c) => c,
+        // The keys or the shared secret are not available: the token may be fine, so the client
+        // retries (503) instead of signing the user out (401).
+        Err(e) if e.class() == AuthErrorClass::KeysUnavailable => {
+            return Err(Fail {
+                err: ApiError::Unavailable {
+                    retry_after: e.retry_after().unwrap_or(SECRET_RETRY_AFTER).max(1),
+                    message: "the caller's keys are temporarily unavailable; retry later",
+                },
+                outcome: Outcome::SecretError,
+                detail: Some(e.to_string()),
+            });
+        }
         Err(e) => {
             return Err(Fail {
                 err: ApiError::Unauthorized,

@@ -70,6 +70,8 @@ pub struct FaultServer {
     task: Mutex<Option<JoinHandle<()>>>,
     /// Requests seen (for assertions on refetch limits).
     pub hits: Arc<Mutex<u64>>,
+    /// Latency added before every answer (a stand-in that is a network round trip away).
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl FaultServer {
@@ -82,6 +84,7 @@ impl FaultServer {
             behaviour: Arc::new(Mutex::new(behaviour)),
             task: Mutex::new(None),
             hits: Arc::new(Mutex::new(0)),
+            delay: Arc::new(Mutex::new(Duration::ZERO)),
         });
         s.serve(listener);
         s
@@ -97,6 +100,7 @@ impl FaultServer {
     fn serve(&self, listener: TcpListener) {
         let behaviour = self.behaviour.clone();
         let hits = self.hits.clone();
+        let delay = self.delay.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
@@ -104,8 +108,9 @@ impl FaultServer {
                 };
                 let behaviour = behaviour.clone();
                 let hits = hits.clone();
+                let delay = delay.clone();
                 tokio::spawn(async move {
-                    let _ = serve_conn(sock, behaviour, hits).await;
+                    let _ = serve_conn(sock, behaviour, hits, delay).await;
                 });
             }
         });
@@ -138,6 +143,11 @@ impl FaultServer {
         self.serve(listener);
     }
 
+    /// Answers every request `d` late (each request on its own: concurrent requests overlap).
+    pub fn set_delay(&self, d: Duration) {
+        *self.delay.lock().unwrap() = d;
+    }
+
     /// Replaces the behaviour (takes effect for the next request).
     pub fn set(&self, behaviour: Behaviour) {
         *self.behaviour.lock().unwrap() = behaviour;
@@ -162,6 +172,7 @@ async fn serve_conn(
     mut sock: TcpStream,
     behaviour: Arc<Mutex<Behaviour>>,
     hits: Arc<Mutex<u64>>,
+    delay: Arc<Mutex<Duration>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     loop {
@@ -199,6 +210,10 @@ async fn serve_conn(
         let body = buf[header_end + 4..header_end + 4 + len].to_vec();
         buf.drain(..header_end + 4 + len);
         *hits.lock().unwrap() += 1;
+        let d = *delay.lock().unwrap();
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
         let b = behaviour.lock().unwrap().clone();
         match b(&path, &headers, &body) {
             Mode::Respond {
@@ -435,7 +450,12 @@ pub fn body_for(provider: Provider) -> Value {
 
 /// HS256 caller JWT with `iat`/`nbf` = `issued_at` and `exp` = `expires_at`.
 pub fn hs256_jwt(sub: &str, issued_at: u64, expires_at: u64) -> String {
-    let claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": issued_at, "nbf": issued_at, "exp": expires_at});
+    hs256_jwt_from(sub, issued_at, expires_at, ISSUER)
+}
+
+/// As [`hs256_jwt`], from issuer `iss`.
+pub fn hs256_jwt_from(sub: &str, issued_at: u64, expires_at: u64, iss: &str) -> String {
+    let claims = json!({"iss": iss, "aud": AUDIENCE, "sub": sub, "iat": issued_at, "nbf": issued_at, "exp": expires_at});
     let key = jsonwebtoken::EncodingKey::from_secret(HS_SECRET.as_bytes());
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
@@ -447,12 +467,18 @@ pub fn hs256_jwt(sub: &str, issued_at: u64, expires_at: u64) -> String {
 
 /// RS256 caller JWT signed with fixture key `n` (1 or 2), kid `fault-key-n`.
 pub fn rs256_jwt(n: u8, sub: &str) -> String {
+    rs256_jwt_from(n, sub, ISSUER)
+}
+
+/// As [`rs256_jwt`], from issuer `iss`.
+pub fn rs256_jwt_from(n: u8, sub: &str, iss: &str) -> String {
     let der = std::fs::read(fixture(&format!("rsa{n}.der"))).unwrap();
     let key = jsonwebtoken::EncodingKey::from_rsa_der(&der);
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some(format!("fault-key-{n}"));
     let now = unix_now();
-    let claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "nbf": now, "exp": now + 600});
+    let claims =
+        json!({"iss": iss, "aud": AUDIENCE, "sub": sub, "iat": now, "nbf": now, "exp": now + 600});
     jsonwebtoken::encode(&header, &claims, &key).unwrap()
 }
 
