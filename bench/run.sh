@@ -28,10 +28,6 @@ command -v node >/dev/null || { echo "bench: node is required" >&2; exit 1; }
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
   echo "bench: cargo build --release -p rtc-token" >&2
   cargo build --release -q -p rtc-token
-  case " $* " in
-    *floor-*) echo "bench: cargo build --release -p rtc-token --example http_floor" >&2
-              cargo build --release -q -p rtc-token --example http_floor ;;
-  esac
 fi
 [ -x target/release/rtc-token ] || { echo "bench: target/release/rtc-token missing" >&2; exit 1; }
 

@@ -142,15 +142,10 @@ def rs256_caller(issuer, audience, sub, ttl):
 
 
 def start_server(name, args, env_common):
-    port = {"rtc-tokens": args.rust_port, "node": args.node_port, "python": args.py_port,
-            "floor-raw": args.floor_port, "floor-hyper": args.floor_port + 1}[name]
+    port = {"rtc-tokens": args.rust_port, "node": args.node_port, "python": args.py_port}[name]
     env = dict(os.environ, **env_common, PORT=str(port), RUST_LOG=os.environ.get("RUST_LOG", "warn"))
     if name == "rtc-tokens":
         cmd = [args.rtc_token, "serve", "--addr", f"127.0.0.1:{port}"]
-    elif name.startswith("floor-"):
-        # The do-nothing HTTP server (crates/rtc-token-cli/examples/http_floor.rs): what a request
-        # over loopback costs before any work, raw sockets or hyper as `rtc-token serve` sets it up.
-        cmd = [args.floor, "--mode", name.split("-", 1)[1], "--addr", f"127.0.0.1:{port}"]
     elif name == "node":
         cmd = ["node", os.path.join(BENCH, "node-server", "server.mjs")]
     else:
@@ -307,8 +302,7 @@ def main():
     p.add_argument("--rtc-token", default=os.path.join(ROOT, "target", "release", "rtc-token"))
     p.add_argument("--python", default=os.path.join(ROOT, ".venv", "bin", "python"))
     p.add_argument("--servers", default="rtc-tokens,node,python",
-                   help="comma list of rtc-tokens, node, python, and the floors floor-raw and "
-                        "floor-hyper (a do-nothing HTTP server: what a request costs before any work)")
+                   help="comma list of rtc-tokens, node, python")
     p.add_argument("--routes", default="", help="comma list (agora,livekit,stream); default all")
     p.add_argument("--duration", type=int, default=10, help="seconds of each saturation run")
     p.add_argument("--warmup", type=int, default=2)
@@ -324,10 +318,6 @@ def main():
     p.add_argument("--rust-port", type=int, default=18787)
     p.add_argument("--node-port", type=int, default=18791)
     p.add_argument("--py-port", type=int, default=18792)
-    p.add_argument("--floor-port", type=int, default=18793,
-                   help="floor-raw's port; floor-hyper takes the next one")
-    p.add_argument("--floor", default=os.path.join(ROOT, "target", "release", "examples", "http_floor"),
-                   help="the do-nothing server of --servers floor-raw / floor-hyper")
     p.add_argument("--out", default=os.path.join(BENCH, "results"))
     p.add_argument("--tmp", default="/tmp/rtc-bench")
     p.add_argument("--caller", choices=["hs256", "rs256"], default="hs256",

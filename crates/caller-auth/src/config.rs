@@ -297,8 +297,37 @@ impl AuthConfig {
         self
     }
 
-    /// Reads `AUTH_*` and the preset variables through `get` (e.g. `|k| std::env::var(k).ok()`).
-    /// The HS256 secret itself is not read here (it comes from Secrets Manager or `AUTH_HS256_SECRET`).
+    /// Every variable [`AuthConfig::from_env`] reads (a test holds it to that). The HS256 secret
+    /// itself is not among them: it comes from Secrets Manager or `AUTH_HS256_SECRET` (token-service).
+    pub const ENV_VARS: &'static [&'static str] = &[
+        "AUTH_PROVIDER",
+        "AUTH_ISSUER",
+        "AUTH_AUDIENCE",
+        "AUTH_JWKS_URL",
+        "AUTH_LEEWAY_SECONDS",
+        "AUTH_USER_ID_CLAIM",
+        "AUTH_ROLE_CLAIMS",
+        "AUTH_ALGORITHMS",
+        "AUTH_HS_ALGORITHM",
+        "AUTH_MAX_TOKEN_AGE_SECONDS",
+        "AUTH_JWKS_MIN_REFETCH_SECONDS",
+        "CLERK_FRONTEND_API_URL",
+        "CLERK_AUTHORIZED_PARTIES",
+        "CLERK_REJECT_PENDING_SESSIONS",
+        "SUPABASE_URL",
+        "SUPABASE_ALLOW_ANONYMOUS",
+        "SUPABASE_REQUIRED_AAL",
+        "FIREBASE_PROJECT_ID",
+        "AUTH0_DOMAIN",
+        "AUTH0_ALLOW_M2M",
+        "COGNITO_USER_POOL_ID",
+        "COGNITO_CLIENT_ID",
+        "COGNITO_REGION",
+        "COGNITO_TOKEN_USE",
+        "OIDC_TOKEN_TYPE",
+    ];
+
+    /// Reads [`AuthConfig::ENV_VARS`] through `get` (e.g. `|k| std::env::var(k).ok()`).
     pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |k: &str| {
             get(k)
@@ -656,6 +685,51 @@ impl AuthConfig {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn env_vars_lists_every_variable_from_env_reads() {
+        // Every preset with a valid value for every variable it takes: together they read exactly
+        // the listed variables.
+        let read = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        for provider in [
+            "clerk", "supabase", "firebase", "auth0", "cognito", "oidc", "jwks", "hs256",
+        ] {
+            let get = |k: &str| {
+                read.borrow_mut().insert(k.to_owned());
+                let only = |p: &str, v: &str| (provider == p).then(|| v.to_owned());
+                match k {
+                    "AUTH_PROVIDER" => Some(provider.to_owned()),
+                    "CLERK_REJECT_PENDING_SESSIONS" => only("clerk", "true"),
+                    "AUTH0_ALLOW_M2M" => only("auth0", "true"),
+                    "SUPABASE_ALLOW_ANONYMOUS" => only("supabase", "false"),
+                    "SUPABASE_REQUIRED_AAL" => only("supabase", "aal2"),
+                    "OIDC_TOKEN_TYPE" => only("oidc", "access"),
+                    "AUTH_AUDIENCE" => (provider != "cognito").then(|| "api".to_owned()),
+                    "AUTH_JWKS_URL" if provider == "hs256" => None,
+                    "AUTH_ALGORITHMS" if provider == "hs256" => None,
+                    "AUTH_ALGORITHMS" => Some("RS256".to_owned()),
+                    "AUTH_HS_ALGORITHM" => Some("HS256".to_owned()),
+                    "AUTH_USER_ID_CLAIM" | "AUTH_ROLE_CLAIMS" => Some("sub".to_owned()),
+                    "COGNITO_USER_POOL_ID" => Some("us-east-1_abc".to_owned()),
+                    "COGNITO_REGION" => Some("us-east-1".to_owned()),
+                    "COGNITO_TOKEN_USE" => Some("access".to_owned()),
+                    "AUTH0_DOMAIN" => Some("tenant.example.com".to_owned()),
+                    k if k.ends_with("_SECONDS") => Some("30".to_owned()),
+                    k if k.ends_with("_URL") || k == "AUTH_ISSUER" => {
+                        Some("https://issuer.example.com".to_owned())
+                    }
+                    _ => Some("x".to_owned()),
+                }
+            };
+            if let Err(e) = AuthConfig::from_env(&get) {
+                panic!("{provider}: {e}");
+            }
+        }
+        let read = read.into_inner();
+        let listed: std::collections::BTreeSet<String> =
+            AuthConfig::ENV_VARS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(read, listed);
+    }
+
     use super::*;
     use std::collections::HashMap;
 

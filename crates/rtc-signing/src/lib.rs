@@ -2,8 +2,7 @@
 //!
 //! No I/O, no async, no clock, no randomness: every function takes the time (`issued_at`/`now`, unix
 //! seconds) and, for Agora, the salt as arguments, so outputs are reproducible and testable.
-//! CONTRACT (filled in by the signing work): the public names below are used by `token-service`
-//! and `rtc-token`; keep them, add to them freely.
+//! The public names below are used by `token-service` and `rtc-token`.
 //!
 //! ```
 //! use rtc_signing::agora::{self, AccessToken2, AgoraKey, MintAt, RtcRole, RtcUser};
@@ -35,14 +34,4 @@ mod secret;
 pub mod stream;
 
 pub use error::{Error, ErrorKind, Result};
-
-/// Hooks for the differential fuzz target (`fuzz/fuzz_targets/agora_deflate.rs`); not part of the
-/// API and not covered by semver.
-#[doc(hidden)]
-pub mod __fuzz {
-    /// The token-sized deflate of AccessToken2 payloads: `None` for input it leaves to stock zlib.
-    pub fn agora_deflate(data: &[u8]) -> Option<Vec<u8>> {
-        crate::agora::deflate::zlib_level6(data)
-    }
-}
 pub use secret::Secret;

@@ -1,6 +1,6 @@
 //! LiveKit access tokens (HS256 JWT): a pure builder with validation in `to_jwt`, and a verifier.
 //!
-//! CONTRACT: names used by token-service/CLI: [`LiveKitKey`], [`VideoGrants`], [`SipGrants`],
+//! Used by token-service and the CLI: [`LiveKitKey`], [`VideoGrants`], [`SipGrants`],
 //! [`RoomConfiguration`], [`AccessToken`] (builder), [`Claims`], [`verify`].
 //!
 //! Wire format (livekit/protocol `auth/grants.go`): `iss` = API key, `sub` = identity, integer `nbf`

@@ -1,6 +1,6 @@
 //! Stream (getstream.io) Chat and Video tokens (HS256 JWT).
 //!
-//! CONTRACT: names used by token-service/CLI: [`StreamKey`], [`user_token`], [`video_token`],
+//! Used by token-service and the CLI: [`StreamKey`], [`user_token`], [`video_token`],
 //! [`server_token`], [`verify`], [`StreamClaims`].
 //!
 //! User token payload: `{"user_id", "exp"?, "iat"}` (the stream-chat SDKs' key order), `iat`

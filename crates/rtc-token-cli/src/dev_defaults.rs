@@ -34,32 +34,6 @@ pub const DEV_STREAM_API_KEY: &str = "devstreamkey";
 /// DEVELOPMENT ONLY Stream API secret.
 pub const DEV_STREAM_API_SECRET: &str = "rtc-token-dev-stream-secret-DEVELOPMENT-ONLY";
 
-/// The caller-auth variables: when any of them is set, the development issuer is off and the local
-/// server verifies callers exactly as the Lambda functions would.
-pub const AUTH_VARS: &[&str] = &[
-    "AUTH_PROVIDER",
-    "AUTH_ISSUER",
-    "AUTH_AUDIENCE",
-    "AUTH_JWKS_URL",
-    "AUTH_HS256_SECRET",
-    "AUTH_HS256_SECRET_ID",
-    "AUTH_LEEWAY_SECONDS",
-    "AUTH_USER_ID_CLAIM",
-    "AUTH_ROLE_CLAIMS",
-    "AUTH_ALGORITHMS",
-    "AUTH_HS_ALGORITHM",
-    "AUTH_JWKS_MIN_REFETCH_SECONDS",
-    "CLERK_FRONTEND_API_URL",
-    "CLERK_AUTHORIZED_PARTIES",
-    "SUPABASE_URL",
-    "FIREBASE_PROJECT_ID",
-    "AUTH0_DOMAIN",
-    "COGNITO_USER_POOL_ID",
-    "COGNITO_CLIENT_ID",
-    "COGNITO_REGION",
-    "COGNITO_TOKEN_USE",
-];
-
 /// A value with where it came from.
 #[derive(Clone)]
 pub struct Sourced {
@@ -141,19 +115,23 @@ impl LocalCredentials {
     }
 }
 
-/// `true` when no caller-auth variable is set, so the development issuer is in use.
+/// `true` when no caller-auth variable is set (any of caller-auth's own or the shared secret's), so
+/// the development issuer is in use; otherwise the local server verifies callers exactly as the
+/// Lambda functions would.
 pub fn dev_issuer_in_use(get: &dyn Fn(&str) -> Option<String>) -> bool {
-    !AUTH_VARS
+    !caller_auth::AuthConfig::ENV_VARS
         .iter()
+        .chain(&["AUTH_HS256_SECRET", "AUTH_HS256_SECRET_ID"])
         .any(|k| get(k).is_some_and(|v| !v.trim().is_empty()))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    /// An injectable environment of `pairs` (the unit tests of the local server's wiring too).
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -208,6 +186,18 @@ mod tests {
             "http://127.0.0.1:1/jwks"
         )])));
         assert!(!dev_issuer_in_use(&env(&[("AUTH_PROVIDER", "clerk")])));
+        // caller-auth's whole list counts (these six were once missing), and the shared secret.
+        for k in [
+            "CLERK_REJECT_PENDING_SESSIONS",
+            "AUTH0_ALLOW_M2M",
+            "SUPABASE_ALLOW_ANONYMOUS",
+            "SUPABASE_REQUIRED_AAL",
+            "OIDC_TOKEN_TYPE",
+            "AUTH_MAX_TOKEN_AGE_SECONDS",
+            "AUTH_HS256_SECRET",
+        ] {
+            assert!(!dev_issuer_in_use(&env(&[(k, "x")])), "{k}");
+        }
     }
 
     #[test]

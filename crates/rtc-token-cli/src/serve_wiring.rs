@@ -1,17 +1,17 @@
 //! Builds the three `token_service::Service`s of the local server from the environment and the
 //! development defaults.
 //!
-//! The services are the Lambda functions' own, built with [`token_service::Service::from_parts`]:
-//! only the secret source differs (a [`StaticSource`] holding the provider JSON the functions would
-//! read from Secrets Manager), and live access checks are off.
+//! The services are the Lambda functions' own: configured by the same [`Config::from_env`] and
+//! assembled by the same [`ServiceParts::new`]; only the secret source differs (a [`StaticSource`]
+//! holding the provider JSON the functions would read from Secrets Manager), and live access checks
+//! are off.
 
 use crate::dev_defaults::{self, LocalCredentials};
 use crate::serve::DefaultsInUse;
-use caller_auth::AuthConfig;
-use rtc_signing::Secret;
 use std::sync::Arc;
-use token_service::clock::{random_salt, SystemClock};
-use token_service::config::{policy_source, refresh_seconds, PolicySource};
+use token_service::access::AccessChecker;
+use token_service::clock::SystemClock;
+use token_service::config::{policy_source, Config, PolicySource};
 use token_service::policy::Policy;
 use token_service::secrets::StaticSource;
 use token_service::telemetry::Telemetry;
@@ -71,51 +71,53 @@ pub fn local_policy(
         .map_err(|e| e.to_string())
 }
 
-/// The caller-auth configuration and shared secrets: the environment's when any caller-auth variable
-/// is set (exactly as the functions read it, plus `AUTH_HS256_SECRET`), else the development issuer.
-pub fn local_auth(
-    get: &dyn Fn(&str) -> Option<String>,
-) -> Result<(AuthConfig, Vec<Secret>, bool), String> {
-    if dev_defaults::dev_issuer_in_use(get) {
-        let dev = |k: &str| -> Option<String> {
-            match k {
-                "AUTH_PROVIDER" => Some("hs256".to_owned()),
-                "AUTH_ISSUER" => Some(dev_defaults::DEV_ISSUER.to_owned()),
-                "AUTH_AUDIENCE" => Some(dev_defaults::DEV_AUDIENCE.to_owned()),
+/// The environment one route's configuration is read from: the process environment, except the
+/// provider secret id (the local [`StaticSource`]'s), the policy (see [`local_policy`]) and, while
+/// no caller-auth variable is set, the development caller issuer.
+pub fn route_env<'a>(
+    provider: Provider,
+    get: &'a dyn Fn(&str) -> Option<String>,
+    dev_issuer: bool,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |k: &str| {
+        if k == provider.secret_id_var() {
+            return Some(secret_id(provider));
+        }
+        if dev_issuer {
+            let dev = match k {
+                "AUTH_PROVIDER" => Some("hs256"),
+                "AUTH_ISSUER" => Some(dev_defaults::DEV_ISSUER),
+                "AUTH_AUDIENCE" => Some(dev_defaults::DEV_AUDIENCE),
+                "AUTH_HS256_SECRET" => Some(dev_defaults::DEV_CALLER_SECRET),
                 // `rtc-token dev-jwt --claims '{"roles":[...]}'` gives the caller roles.
-                "AUTH_ROLE_CLAIMS" => Some(dev_defaults::DEV_ROLE_CLAIM.to_owned()),
+                "AUTH_ROLE_CLAIMS" => Some(dev_defaults::DEV_ROLE_CLAIM),
                 _ => None,
+            };
+            if let Some(v) = dev {
+                return Some(v.to_owned());
             }
-        };
-        let config = AuthConfig::from_env(&dev).map_err(|e| e.to_string())?;
-        return Ok((
-            config,
-            vec![Secret::new(dev_defaults::DEV_CALLER_SECRET)],
-            true,
-        ));
+        }
+        match k {
+            "POLICY_JSON" | "POLICY_SECRET_ID" => None,
+            _ => get(k),
+        }
     }
+}
+
+/// Builds the three routes' services and reports which defaults are in use. Each is configured by
+/// the functions' own [`Config::from_env`] (see [`route_env`]); only the secret source differs, and
+/// live access checks are off.
+pub async fn build(
+    get: &dyn Fn(&str) -> Option<String>,
+    creds: &LocalCredentials,
+) -> Result<(Arc<[Service]>, DefaultsInUse), String> {
+    let dev_issuer = dev_defaults::dev_issuer_in_use(get);
     if get("AUTH_HS256_SECRET_ID").is_some_and(|v| !v.trim().is_empty()) {
         return Err(
             "AUTH_HS256_SECRET_ID needs Secrets Manager; give the local server AUTH_HS256_SECRET"
                 .to_owned(),
         );
     }
-    let config = AuthConfig::from_env(get).map_err(|e| e.to_string())?;
-    let secrets = match get("AUTH_HS256_SECRET").filter(|v| !v.trim().is_empty()) {
-        Some(text) => token_service::secrets::parse_hs_secrets("AUTH_HS256_SECRET", &text)
-            .map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
-    Ok((config, secrets, false))
-}
-
-/// Builds the three routes' services and reports which defaults are in use.
-pub async fn build(
-    get: &dyn Fn(&str) -> Option<String>,
-    creds: &LocalCredentials,
-) -> Result<(Arc<[Service]>, DefaultsInUse), String> {
-    let (auth, hs_secrets, dev_issuer) = local_auth(get)?;
-    let refresh = refresh_seconds(get).map_err(|e| e.to_string())?;
     let mut source = StaticSource::new();
     for p in Provider::ALL {
         source = source.with(secret_id(p), secret_json(p, creds));
@@ -126,22 +128,23 @@ pub async fn build(
     for provider in Provider::ALL {
         let (policy, is_default) = local_policy(provider, get)?;
         policy_defaults |= is_default;
-        let svc = Service::from_parts(ServiceParts {
-            provider,
-            auth: auth.clone(),
-            source: source.clone(),
-            secret_id: secret_id(provider),
-            auth_hs256_secret_id: None,
-            auth_hs_secrets: hs_secrets.clone(),
-            secret_refresh_seconds: refresh,
-            policy,
-            access: token_service::access::AccessChecker::disabled(),
-            clock: Arc::new(SystemClock),
-            salt: random_salt(),
-            telemetry: Telemetry::silent("RtcTokensLocal", format!("{}-token", provider.name())),
-        })
-        .await
-        .map_err(|e| format!("{} route: {e}", provider.name()))?;
+        let mut config = Config::from_env(provider, &route_env(provider, get, dev_issuer))
+            .map_err(|e| e.to_string())?;
+        config.policy = policy;
+        let telemetry = Telemetry::silent(
+            config.metrics_namespace.clone(),
+            config.function_name.clone(),
+        );
+        let parts = ServiceParts::new(
+            config,
+            source.clone(),
+            AccessChecker::disabled(),
+            Arc::new(SystemClock),
+            telemetry,
+        );
+        let svc = Service::from_parts(parts)
+            .await
+            .map_err(|e| format!("{} route: {e}", provider.name()))?;
         services.push(svc);
     }
     let defaults = DefaultsInUse {
@@ -155,15 +158,7 @@ pub async fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use crate::dev_defaults::tests::env;
 
     #[test]
     fn secret_json_has_the_secrets_manager_shapes() {
@@ -207,30 +202,39 @@ mod tests {
     }
 
     #[test]
-    fn auth_from_environment_replaces_the_dev_issuer() {
-        let (_, s, dev) = local_auth(&env(&[])).unwrap();
-        assert!(dev);
-        assert_eq!(s.len(), 1);
-        let (_, s, dev) = local_auth(&env(&[
+    fn the_route_environment_is_the_process_one_but_for_secret_policy_and_dev_issuer() {
+        let get = env(&[("SECRET_REFRESH_SECONDS", "5"), ("POLICY_JSON", "{}")]);
+        let route = route_env(Provider::LiveKit, &get, true);
+        assert_eq!(route("LIVEKIT_SECRET_ID").as_deref(), Some("local/livekit"));
+        assert_eq!(route("SECRET_REFRESH_SECONDS").as_deref(), Some("5"));
+        assert_eq!(route("POLICY_JSON"), None, "local_policy reads it");
+        assert_eq!(
+            route("AUTH_ISSUER").as_deref(),
+            Some(dev_defaults::DEV_ISSUER)
+        );
+        let c = Config::from_env(Provider::LiveKit, &route).unwrap();
+        assert_eq!(c.secret_refresh_seconds, 5);
+        assert_eq!(c.auth_hs_secrets.len(), 1);
+        assert_eq!(
+            c.auth_hs_secrets[0].expose(),
+            dev_defaults::DEV_CALLER_SECRET
+        );
+
+        // With caller-auth variables set, they are read as the functions read them.
+        let get = env(&[
             ("AUTH_PROVIDER", "hs256"),
             ("AUTH_ISSUER", "https://backend.example.com"),
             (
                 "AUTH_HS256_SECRET",
-                "a-shared-secret-of-enough-length-0123456789",
+                r#"{"secret": "a-shared-secret-of-enough-length-0123456789"}"#,
             ),
-        ]))
-        .unwrap();
-        assert!(!dev);
-        assert_eq!(s.len(), 1);
-        assert!(
-            local_auth(&env(&[("AUTH_AUDIENCE", "x")])).is_err(),
-            "AUTH_PROVIDER is required then"
-        );
-        assert!(local_auth(&env(&[
-            ("AUTH_PROVIDER", "hs256"),
-            ("AUTH_ISSUER", "i"),
-            ("AUTH_HS256_SECRET_ID", "s")
-        ]))
-        .is_err());
+        ]);
+        let route = route_env(Provider::Agora, &get, dev_defaults::dev_issuer_in_use(&get));
+        let c = Config::from_env(Provider::Agora, &route).unwrap();
+        assert_eq!(c.auth_hs_secrets.len(), 1);
+        let get = env(&[("AUTH_AUDIENCE", "x")]);
+        let route = route_env(Provider::Agora, &get, dev_defaults::dev_issuer_in_use(&get));
+        let e = Config::from_env(Provider::Agora, &route).unwrap_err();
+        assert!(e.to_string().contains("AUTH_PROVIDER"), "{e}");
     }
 }

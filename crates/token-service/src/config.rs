@@ -1,24 +1,56 @@
-//! The function's configuration, read once from the environment through an injectable getter and
-//! validated at INIT; every error names the variable.
+//! The configuration of the functions and of the local server, read once from the environment
+//! through an injectable getter and validated at INIT; every error names the variable. Every
+//! variable means the same on both hosts; they differ only in where secrets come from (Secrets
+//! Manager, or the environment and development defaults of `rtc-token serve`).
 //!
-//! | Variable | Meaning |
-//! |---|---|
-//! | `AGORA_SECRET_ID` / `LIVEKIT_SECRET_ID` / `STREAM_SECRET_ID` | the provider secret (required by its function) |
-//! | `SECRET_REFRESH_SECONDS` | re-read interval of loaded secrets (default 300, 1..=86400) |
-//! | `POLICY_JSON` | the policy document (see [`crate::policy`]); default: the permissive built-in policy |
-//! | `POLICY_SECRET_ID` | alternatively, a secret holding the policy document (refreshed like the others) |
-//! | `METRICS_NAMESPACE` | CloudWatch EMF namespace (default `RtcTokens`) |
-//! | `AWS_LAMBDA_FUNCTION_NAME` | the `Function` metric dimension (default `<provider>-token`) |
-//! | `AUTH_*`, preset variables | caller authentication (caller-auth) |
-//! | `AUTH_HS256_SECRET_ID` | secret with the caller JWT shared secret (`{"secret","previous"?}` or plain) |
-//! | `AUTH_HS256_SECRET` | the caller JWT shared secret given directly (local runs such as `cargo lambda watch`; prefer the secret id in AWS) |
-//! | `ACCESS_TABLE`, `AUTHZ_WEBHOOK_*` | live access checks ([`crate::access`]) |
-//! | `RUST_LOG` | log filter (default `info`) |
+//! [`ENV_VARS`] lists what this crate reads (here, in [`crate::access`] and [`crate::telemetry`]),
+//! [`caller_auth::AuthConfig::ENV_VARS`] what caller-auth reads and [`LOCAL_ENV_VARS`] what only the
+//! local server reads; README.md's configuration tables document exactly these (a test checks it).
 
 use caller_auth::AuthConfig;
+use rtc_signing::Secret;
 
 use crate::policy::Policy;
 use crate::Provider;
+
+/// The variables of the functions (and of the local server, which reads them the same way).
+pub const ENV_VARS: &[&str] = &[
+    "AGORA_SECRET_ID",
+    "LIVEKIT_SECRET_ID",
+    "STREAM_SECRET_ID",
+    "SECRET_REFRESH_SECONDS",
+    "POLICY_JSON",
+    "POLICY_SECRET_ID",
+    "METRICS_NAMESPACE",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AUTH_HS256_SECRET_ID",
+    "AUTH_HS256_SECRET",
+    "ACCESS_TABLE",
+    "ACCESS_QUOTA_PER_MINUTE",
+    "ACCESS_REQUIRE_ROOM",
+    "ACCESS_TIMEOUT_MS",
+    "AUTHZ_WEBHOOK_URL",
+    "AUTHZ_WEBHOOK_SECRET_ID",
+    "AUTHZ_WEBHOOK_FAIL_OPEN",
+    "AUTHZ_WEBHOOK_TIMEOUT_MS",
+    "AUTHZ_WEBHOOK_CACHE_SECONDS",
+    "RUST_LOG",
+];
+
+/// The variables only `rtc-token serve` reads: provider credentials and per-route policies (on
+/// Lambda these are the secrets and `POLICY_JSON`).
+pub const LOCAL_ENV_VARS: &[&str] = &[
+    "AGORA_APP_ID",
+    "AGORA_APP_CERTIFICATE",
+    "LIVEKIT_API_KEY",
+    "LIVEKIT_API_SECRET",
+    "LIVEKIT_URL",
+    "STREAM_API_KEY",
+    "STREAM_API_SECRET",
+    "AGORA_POLICY_JSON",
+    "LIVEKIT_POLICY_JSON",
+    "STREAM_POLICY_JSON",
+];
 
 /// Default secret refresh interval, seconds.
 pub const DEFAULT_SECRET_REFRESH_SECONDS: u64 = 300;
@@ -58,6 +90,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The secret id of the caller-auth shared secret, if any.
     pub auth_hs256_secret_id: Option<String>,
+    /// The caller-auth shared secrets given directly (`AUTH_HS256_SECRET`).
+    pub auth_hs_secrets: Vec<Secret>,
 }
 
 fn nonempty(get: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
@@ -76,6 +110,17 @@ pub fn refresh_seconds(get: &dyn Fn(&str) -> Option<String>) -> Result<u64, Conf
                 "SECRET_REFRESH_SECONDS must be an integer in 1..=86400, got {v:?}"
             ))),
         },
+    }
+}
+
+/// Reads `AUTH_HS256_SECRET`: the caller JWT shared secret given directly, in the shape of the secret
+/// `AUTH_HS256_SECRET_ID` names (`{"secret","previous"?}` or plain, trimmed). For local runs
+/// (`rtc-token serve`, `cargo lambda watch`); in AWS prefer the secret id.
+pub fn auth_hs256_secret(get: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Secret>, ConfigError> {
+    match nonempty(get, "AUTH_HS256_SECRET") {
+        None => Ok(Vec::new()),
+        Some(text) => crate::secrets::parse_hs_secrets("AUTH_HS256_SECRET", &text)
+            .map_err(|e| ConfigError(e.to_string())),
     }
 }
 
@@ -123,6 +168,7 @@ impl Config {
             function_name,
             auth,
             auth_hs256_secret_id: nonempty(get, "AUTH_HS256_SECRET_ID"),
+            auth_hs_secrets: auth_hs256_secret(get)?,
         })
     }
 }
@@ -170,6 +216,22 @@ mod tests {
         let e =
             policy_source(&env(&[("POLICY_JSON", "{}"), ("POLICY_SECRET_ID", "p")])).unwrap_err();
         assert!(e.to_string().contains("not both"));
+    }
+
+    #[test]
+    fn the_shared_secret_is_read_as_its_secret_would_be() {
+        let secrets = |v: &str| auth_hs256_secret(&env(&[("AUTH_HS256_SECRET", v)])).unwrap();
+        assert!(secrets("  ").is_empty());
+        let plain = secrets(" a-shared-secret-of-enough-length-0123456789 \n");
+        assert_eq!(plain.len(), 1);
+        assert_eq!(
+            plain[0].expose(),
+            "a-shared-secret-of-enough-length-0123456789"
+        );
+        let rotated = secrets(r#"{"secret": "new-one", "previous": "old-one"}"#);
+        assert_eq!(rotated.len(), 2);
+        let e = auth_hs256_secret(&env(&[("AUTH_HS256_SECRET", "{\"bogus\":1}")])).unwrap_err();
+        assert!(e.to_string().contains("AUTH_HS256_SECRET"), "{e}");
     }
 
     #[test]

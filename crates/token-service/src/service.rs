@@ -64,6 +64,33 @@ pub struct ServiceParts {
     pub telemetry: Telemetry,
 }
 
+impl ServiceParts {
+    /// The parts of the service `config` describes, its secrets read from `source` (Secrets Manager
+    /// on Lambda, a [`crate::secrets::StaticSource`] locally), with a random Agora salt.
+    pub fn new(
+        config: Config,
+        source: Arc<dyn SecretSource>,
+        access: AccessChecker,
+        clock: Arc<dyn Clock>,
+        telemetry: Telemetry,
+    ) -> Self {
+        ServiceParts {
+            provider: config.provider,
+            auth: config.auth,
+            source,
+            secret_id: config.secret_id,
+            auth_hs256_secret_id: config.auth_hs256_secret_id,
+            auth_hs_secrets: config.auth_hs_secrets,
+            secret_refresh_seconds: config.secret_refresh_seconds,
+            policy: config.policy,
+            access,
+            clock,
+            salt: random_salt(),
+            telemetry,
+        }
+    }
+}
+
 pub(crate) enum PolicyHolder {
     Inline(Arc<Policy>),
     Cached(SecretCache<Policy>),
@@ -147,23 +174,13 @@ impl Service {
             config.function_name.clone(),
             stdout_sink(),
         );
-        Self::from_parts(ServiceParts {
-            provider,
-            auth: config.auth,
-            source: Arc::new(aws),
-            secret_id: config.secret_id,
-            auth_hs256_secret_id: config.auth_hs256_secret_id,
-            auth_hs_secrets: get("AUTH_HS256_SECRET")
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| vec![Secret::new(s)])
-                .unwrap_or_default(),
-            secret_refresh_seconds: config.secret_refresh_seconds,
-            policy: config.policy,
+        Self::from_parts(ServiceParts::new(
+            config,
+            Arc::new(aws),
             access,
             clock,
-            salt: random_salt(),
             telemetry,
-        })
+        ))
         .await
     }
 

@@ -1,11 +1,10 @@
 //! Agora AccessToken2 ("007") build/parse/verify, legacy 006 parse/verify, identifier rules.
 //!
-//! CONTRACT: the task-level functions here ([`rtc_token`], [`rtm_token`], [`chat_user_token`],
+//! The task-level functions here ([`rtc_token`], [`rtm_token`], [`chat_user_token`],
 //! [`chat_app_token`], [`validate_channel`], …) are used by token-service and the CLI. They enforce
 //! Agora's documented identifier rules with [`ErrorKind::InvalidInput`](crate::ErrorKind) errors; the
 //! general [`AccessToken2`] builder enforces only what Agora's own builders do.
 
-pub(crate) mod deflate;
 mod pack;
 mod token2;
 mod v006;
