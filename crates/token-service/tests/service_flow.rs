@@ -81,12 +81,13 @@ async fn secrets_load_at_init_rotate_survive_outage_and_recover() {
     assert_eq!(a.status, 503);
     assert_eq!(a.code(), "service_unavailable");
     assert!(a.headers["retry-after"].parse::<u64>().unwrap() >= 1);
-    // ...and recovers on the next request once it is back.
+    // ...and recovers on the first request after the backoff pause (1 s) once it is back.
     moto.restart();
     moto.put_secret("caller-hs256", &json!({"secret": HS_SECRET}).to_string())
         .await;
     moto.put_secret("agora-secret", &agora_secret(AGORA_CERT))
         .await;
+    clock.advance(1);
     let a = call(&svc2, post("/agora/token", &jwt, &agora_body())).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
 
