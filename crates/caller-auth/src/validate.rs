@@ -55,12 +55,6 @@ pub(crate) struct RawClaims<'a> {
     registered: [Option<&'a RawValue>; REGISTERED.len()],
 }
 
-/// String equality inlined for the short names of claims (a `memcmp` call per comparison was a
-/// measurable part of a verify).
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
-}
-
 /// Registered claims with a direct slot in [`RawClaims`].
 const REGISTERED: [&str; 6] = ["exp", "nbf", "iat", "iss", "aud", "sub"];
 
@@ -101,7 +95,7 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
                     {
                         return Err(serde::de::Error::custom("invalid member value"));
                     }
-                    if members.iter().any(|(k, _)| same(k, &key)) {
+                    if members.iter().any(|(k, _)| *k == key) {
                         return Err(serde::de::Error::custom("duplicate field"));
                     }
                     if let Some(slot) = registered_slot(&key) {
@@ -127,7 +121,7 @@ impl<'a> RawClaims<'a> {
         }
         self.members
             .iter()
-            .find(|(k, _)| same(k, name))
+            .find(|(k, _)| k == name)
             .map(|(_, v)| v.get())
     }
 

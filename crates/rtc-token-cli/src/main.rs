@@ -20,7 +20,7 @@ mod serve;
 mod serve_wiring;
 
 /// mimalloc instead of glibc malloc: under load the local server spent a large share of its CPU in
-/// glibc's malloc/free (see BENCHMARKS.md for the figures).
+/// glibc's malloc/free.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
