@@ -166,22 +166,26 @@ class Runtime:
             self.served = False
 
 
+class RuntimeApiHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no access log, and `reply`: what every Runtime API stand-in shares."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 def make_handler(rt):
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, *a):
-            pass
-
-        def reply(self, status, body=b"", headers=()):
-            self.send_response(status)
-            for k, v in headers:
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class H(RuntimeApiHandler):
         def do_GET(self):
             if not self.path.endswith("/runtime/invocation/next"):
                 return self.reply(404)

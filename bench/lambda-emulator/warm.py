@@ -27,9 +27,8 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler
 
-from emulator import QuietServer  # quiet on dropped connections (this directory)
+from emulator import QuietServer, RuntimeApiHandler  # this directory
 
 PERIOD_US = 100_000
 
@@ -102,21 +101,7 @@ class State:
 
 
 def make_handler(st):
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, *a):
-            pass
-
-        def reply(self, status, body=b"", headers=()):
-            self.send_response(status)
-            for k, v in headers:
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class H(RuntimeApiHandler):
         def do_GET(self):
             with st.lock:
                 if st.first_next is None:
