@@ -37,23 +37,27 @@ pub fn rule_body(app_id: &str, room: Option<&str>, uid: u32, minutes: u64) -> se
     body
 }
 
-fn basic(c: &AgoraRestCredentials, redact: &mut Redactor) -> String {
+/// The kicking-rule resource's URL and the `Basic` authorization for it (the credential is
+/// registered with `redact`), or the failure when the secret has no RESTful API credentials.
+fn endpoint(
+    secret: &AgoraSecret,
+    base: &str,
+    redact: &mut Redactor,
+) -> Result<(String, String), Outcome> {
+    let c: &AgoraRestCredentials = secret.rest.as_ref().ok_or_else(|| {
+        Outcome::Failed(
+            "the Agora secret has no \"customer_id\"/\"customer_secret\" (RESTful API credentials)"
+                .to_owned(),
+        )
+    })?;
     let cred = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}:{}",
         c.customer_id,
         c.customer_secret.expose()
     ));
     redact.add(&cred);
-    format!("Basic {cred}")
-}
-
-fn rest(secret: &AgoraSecret) -> Result<&AgoraRestCredentials, Outcome> {
-    secret.rest.as_ref().ok_or_else(|| {
-        Outcome::Failed(
-            "the Agora secret has no \"customer_id\"/\"customer_secret\" (RESTful API credentials)"
-                .to_owned(),
-        )
-    })
+    let url = format!("{}/dev/v1/kicking-rule", base.trim_end_matches('/'));
+    Ok((url, format!("Basic {cred}")))
 }
 
 /// A JSON request to the kicking-rule resource, with the documented headers.
@@ -87,14 +91,12 @@ pub async fn kick(
     now: u64,
     redact: &mut Redactor,
 ) -> Outcome {
-    let creds = match rest(secret) {
-        Ok(c) => c,
+    let (url, auth) = match endpoint(secret, base, redact) {
+        Ok(v) => v,
         Err(o) => return o,
     };
-    let auth = basic(creds, redact);
     let minutes = rule_minutes(until, now);
     let body = rule_body(&secret.key.app_id, room, uid, minutes).to_string();
-    let url = format!("{}/dev/v1/kicking-rule", base.trim_end_matches('/'));
     let r = match send_json(http, reqwest::Method::POST, &url, &auth, body).await {
         Ok(r) => r,
         Err(why) => return Outcome::Failed(why),
@@ -118,13 +120,11 @@ pub async fn unkick(
     room: Option<&str>,
     redact: &mut Redactor,
 ) -> Outcome {
-    let creds = match rest(secret) {
-        Ok(c) => c,
+    let (url, auth) = match endpoint(secret, base, redact) {
+        Ok(v) => v,
         Err(o) => return o,
     };
-    let auth = basic(creds, redact);
     let app_id = secret.key.app_id.clone();
-    let url = format!("{}/dev/v1/kicking-rule", base.trim_end_matches('/'));
     let list_url = match url::Url::parse_with_params(&url, [("appid", app_id.as_str())]) {
         Ok(u) => u,
         Err(_) => return Outcome::Failed("AGORA_API_URL is not a URL".to_owned()),
