@@ -339,11 +339,9 @@ impl Authenticator {
             self.verify_jwks(jose.alg, jose.kid.as_deref(), &seg)
                 .await?;
         }
-        let mut caller = {
-            let claims = validate::parse_claims(&payload)?;
-            validate::check_claims(&self.config, &claims, now)?
-        };
-        caller.claims = Claims::from_verified_payload(payload);
+        let claims = validate::parse_claims(&payload)?;
+        let mut caller = validate::check_claims(&self.config, &claims, now)?;
+        caller.claims = Claims(claims);
         Ok(caller)
     }
 
@@ -447,53 +445,29 @@ fn verify(
     )
 }
 
-/// The verified caller token's claims: the payload JSON as it arrived, read on demand.
-///
-/// Verification reads only the claims it checks, straight from the payload text; keeping the payload
-/// (one buffer) instead of a parsed map saves a dozen allocations per request. [`Claims::get`] and
-/// [`Claims::to_map`] parse when asked. The payload holds no secret (the signature is not kept).
+/// The verified caller token's claims (a JSON object with unique names). Holds no signature.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Claims {
-    json: String,
-}
+pub struct Claims(serde_json::Map<String, serde_json::Value>);
 
 impl Claims {
-    /// From a payload that [`validate::parse_claims`] accepted (a JSON object, unique names).
-    fn from_verified_payload(payload: Vec<u8>) -> Self {
-        let json = String::from_utf8(payload)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        Claims { json }
-    }
-
     /// From a map (tests and callers building a [`Caller`] by hand).
     pub fn from_map(map: serde_json::Map<String, serde_json::Value>) -> Self {
-        Claims {
-            json: serde_json::Value::Object(map).to_string(),
-        }
+        Claims(map)
     }
 
     /// The top-level claim `name`, if present.
     pub fn get(&self, name: &str) -> Option<serde_json::Value> {
-        validate::parse_claims(self.json.as_bytes())
-            .ok()
-            .and_then(|c| c.value(name))
+        self.0.get(name).cloned()
     }
 
     /// Every claim, as a map.
     pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        validate::parse_claims(self.json.as_bytes())
-            .map(|c| c.to_map())
-            .unwrap_or_default()
-    }
-
-    /// The payload JSON.
-    pub fn as_json(&self) -> &str {
-        &self.json
+        self.0.clone()
     }
 }
 
 impl std::fmt::Debug for Claims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.to_map()).finish()
+        f.debug_map().entries(&self.0).finish()
     }
 }
