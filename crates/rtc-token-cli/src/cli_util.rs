@@ -1,7 +1,7 @@
 //! Small helpers shared by the mint and inspect commands: the clock, UTC formatting, output and
 //! the one-line error convention (exit 2, nothing on stdout).
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Exit code: success, or token valid / not checked.
@@ -110,34 +110,28 @@ pub fn issued_at(flag: Option<u64>) -> u64 {
     flag.unwrap_or_else(now_unix)
 }
 
-/// Decodes unpadded (or padded) base64url, as in JWT segments. `None` on any invalid character.
+/// Decodes unpadded (or padded) base64url, as in JWT segments; `+` and `/` are read as `-` and `_`.
+/// `None` on any invalid character.
 pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for b in s.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::{alphabet, Engine as _};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let s = s.trim_end_matches('=').replace('+', "-").replace('/', "_");
+    LENIENT.decode(s).ok()
+}
+
+/// A JWT segment (header or payload, named by `what` in the error) decoded as a JSON object.
+pub fn jwt_json(segment: &str, what: &str) -> Result<Map<String, Value>, String> {
+    let bytes = b64url_decode(segment).ok_or_else(|| format!("{what} is not base64url"))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(format!("{what} is not a JSON object")),
     }
-    // A single leftover sextet cannot encode a byte.
-    if s.len() % 4 == 1 {
-        return None;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! expired / not yet valid, or not matching `--channel`/`--uid`. Exit 2: usage errors (one line on
 //! stderr, nothing on stdout). The JSON report always goes to stdout for exits 0 and 1.
 
-use crate::cli_util::{emit, now_unix, pretty, time_json, usage_error, EXIT_INVALID, EXIT_OK};
+use crate::cli_util::{
+    emit, jwt_json, now_unix, pretty, time_json, usage_error, EXIT_INVALID, EXIT_OK,
+};
 use clap::Args;
 use rtc_signing::agora::{
     privilege, service_type, AccessToken006, AccessToken2, ParsedAccessToken2, ServiceBody,
@@ -432,13 +434,10 @@ fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
     let mut r = Report::new("agora-006");
     let mut privs = Map::new();
     for (id, abs) in &t.privileges {
+        // 006 numbers its RTC privileges as 007 does, plus RTM login.
         let name = match id {
-            1 => "joinChannel".to_string(),
-            2 => "publishAudioStream".to_string(),
-            3 => "publishVideoStream".to_string(),
-            4 => "publishDataStream".to_string(),
             1000 => "rtmLogin".to_string(),
-            other => format!("privilege_{other}"),
+            id => privilege_name(service_type::RTC, *id),
         };
         let exp = (*abs != 0).then(|| time_json(u64::from(*abs)));
         privs.insert(name, json!({ "id": id, "expires_at": exp }));
@@ -518,18 +517,7 @@ fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
 
 /// CRC-32 (IEEE), as 006 tokens carry for channel and uid.
 fn crc32(s: &str) -> u32 {
-    let mut crc = !0u32;
-    for &b in s.as_bytes() {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+    crc32fast::hash(s.as_bytes())
 }
 
 // ---------------------------------------------------------------- JWTs
@@ -542,19 +530,11 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
             "not three dot-separated parts".into(),
         ));
     };
-    let decode = |seg: &str, what: &str| -> Result<Map<String, Value>, String> {
-        let bytes = crate::cli_util::b64url_decode(seg)
-            .ok_or_else(|| format!("{what} is not base64url"))?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(m)) => Ok(m),
-            _ => Err(format!("{what} is not a JSON object")),
-        }
-    };
-    let header = match decode(h, "header") {
+    let header = match jwt_json(h, "header") {
         Ok(m) => m,
         Err(e) => return Outcome::Report(Report::malformed("jwt", e)),
     };
-    let claims = match decode(p, "payload") {
+    let claims = match jwt_json(p, "payload") {
         Ok(m) => m,
         Err(e) => return Outcome::Report(Report::malformed("jwt", e)),
     };
@@ -603,22 +583,9 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     }
     // Times. No leeway: what is reported is the plain comparison at `checked_at`.
     let num = |k: &str| claims.get(k);
-    let int = |k: &str, r: &mut Report| -> Option<u64> {
-        match num(k) {
-            None => None,
-            Some(v) => match v.as_u64() {
-                Some(n) => Some(n),
-                None => {
-                    r.problems
-                        .push(format!("{k} is not a non-negative integer ({v})"));
-                    None
-                }
-            },
-        }
-    };
-    let exp = int("exp", &mut r);
-    let nbf = int("nbf", &mut r);
-    let iat = int("iat", &mut r);
+    let exp = int_claim(&claims, "exp", &mut r);
+    let nbf = int_claim(&claims, "nbf", &mut r);
+    let iat = int_claim(&claims, "iat", &mut r);
     if let Some(exp) = exp {
         if at > exp {
             r.expired = true;
@@ -778,6 +745,25 @@ fn time_field(m: &mut Map<String, Value>, claims: &Map<String, Value>, claim: &s
     }
 }
 
+/// The time of an integer claim, `null` when it is absent or not an integer.
+fn time_or_null(claims: &Map<String, Value>, claim: &str) -> Value {
+    claims
+        .get(claim)
+        .and_then(Value::as_u64)
+        .map_or(Value::Null, time_json)
+}
+
+/// An integer time claim; a problem is reported when it is there but not a non-negative integer.
+fn int_claim(claims: &Map<String, Value>, k: &str, r: &mut Report) -> Option<u64> {
+    let v = claims.get(k)?;
+    let n = v.as_u64();
+    if n.is_none() {
+        r.problems
+            .push(format!("{k} is not a non-negative integer ({v})"));
+    }
+    n
+}
+
 /// A LiveKit token's claims, with times in UTC (static: no clock).
 pub fn describe_livekit(claims: &Map<String, Value>) -> Map<String, Value> {
     let mut m = Map::new();
@@ -813,14 +799,7 @@ pub fn describe_stream(claims: &Map<String, Value>) -> Map<String, Value> {
     }
     time_field(&mut m, claims, "iat", "issued_at");
     time_field(&mut m, claims, "nbf", "not_before");
-    match claims.get("exp").and_then(Value::as_u64) {
-        Some(e) => {
-            m.insert("expires_at".into(), time_json(e));
-        }
-        None => {
-            m.insert("expires_at".into(), Value::Null);
-        }
-    }
+    m.insert("expires_at".into(), time_or_null(claims, "exp"));
     m.insert("claims".into(), Value::Object(claims.clone()));
     m
 }
@@ -874,14 +853,8 @@ fn caller_jwt(
     r.fields.insert("subject".into(), s("sub"));
     time_field(&mut r.fields, &claims, "iat", "issued_at");
     time_field(&mut r.fields, &claims, "nbf", "not_before");
-    r.fields.insert(
-        "expires_at".into(),
-        claims
-            .get("exp")
-            .and_then(Value::as_u64)
-            .map(time_json)
-            .unwrap_or(Value::Null),
-    );
+    r.fields
+        .insert("expires_at".into(), time_or_null(&claims, "exp"));
     r.fields
         .insert("claims".into(), Value::Object(claims.clone()));
 
@@ -982,16 +955,7 @@ fn caller_jwt(
         r.problems
             .push("no subject (sub): the service refuses callers without a user id".into());
     }
-    let int = |k: &str, r: &mut Report| -> Option<u64> {
-        let v = claims.get(k)?;
-        let n = v.as_u64();
-        if n.is_none() {
-            r.problems
-                .push(format!("{k} is not a non-negative integer ({v})"));
-        }
-        n
-    };
-    match int("exp", &mut r) {
+    match int_claim(&claims, "exp", &mut r) {
         Some(exp) if at >= exp => {
             r.expired = true;
             r.problems
@@ -1003,7 +967,7 @@ fn caller_jwt(
         }
         None => {}
     }
-    if let Some(nbf) = int("nbf", &mut r) {
+    if let Some(nbf) = int_claim(&claims, "nbf", &mut r) {
         if nbf > at {
             r.problems.push(format!(
                 "not valid before {} (nbf)",
@@ -1011,7 +975,7 @@ fn caller_jwt(
             ));
         }
     }
-    if let Some(iat) = int("iat", &mut r) {
+    if let Some(iat) = int_claim(&claims, "iat", &mut r) {
         if iat > at {
             r.hints.push(format!(
                 "issued in the future ({}): the issuer's clock is ahead; the service allows \

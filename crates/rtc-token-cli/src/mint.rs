@@ -412,12 +412,8 @@ fn jwt_claims(token: &str) -> Result<Map<String, Value>, String> {
         .split('.')
         .nth(1)
         .ok_or("internal error: minted token is not a JWT")?;
-    let bytes =
-        crate::cli_util::b64url_decode(payload).ok_or("internal error: minted token payload")?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err("internal error: minted token payload is not a JSON object".into()),
-    }
+    crate::cli_util::jwt_json(payload, "minted token payload")
+        .map_err(|e| format!("internal error: {e}"))
 }
 
 /// Builds the LiveKit token: a `roomJoin` grant for `--room` plus the flags given.
