@@ -165,8 +165,8 @@ fn parse_url(var: &str, value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-/// HTTPS only, except plain http to a loopback address (tests and local runs).
-pub(crate) fn check_fetch_url(url: &Url) -> Result<(), String> {
+/// HTTPS only, except plain http to a loopback address (tests and local runs); no credentials.
+pub fn check_fetch_url(url: &Url) -> Result<(), String> {
     match url.scheme() {
         "https" => {}
         "http" => {

@@ -17,7 +17,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
-use super::{parse_bool, parse_u64, AccessConfigError, AccessDecision, AccessError};
+use super::{parse_bool, parse_timeout_ms, parse_u64, AccessConfigError};
+use super::{AccessDecision, AccessError};
 use super::{AccessRequest, DenyCode};
 
 /// The quota window length in seconds (fixed windows aligned to the minute).
@@ -63,14 +64,7 @@ impl DynamoRules {
             rules.require_room = parse_bool("ACCESS_REQUIRE_ROOM", &v)?;
         }
         if let Some(v) = get("ACCESS_TIMEOUT_MS") {
-            let ms = parse_u64("ACCESS_TIMEOUT_MS", &v)?;
-            if !(50..=10_000).contains(&ms) {
-                return Err(AccessConfigError::Invalid {
-                    name: "ACCESS_TIMEOUT_MS",
-                    reason: "expected 50..=10000".into(),
-                });
-            }
-            rules.timeout = Duration::from_millis(ms);
+            rules.timeout = parse_timeout_ms("ACCESS_TIMEOUT_MS", &v)?;
         }
         Ok(rules)
     }
