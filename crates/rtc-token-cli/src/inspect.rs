@@ -101,19 +101,17 @@ impl Report {
         } else {
             "decoded; signature not checked (give --certificate or --secret)".to_string()
         };
-        let mut out = Map::new();
-        out.insert(
-            "kind".into(),
-            self.fields.remove("kind").unwrap_or(Value::Null),
-        );
-        out.insert("valid".into(), Value::Bool(valid));
-        out.insert("verdict".into(), Value::String(verdict));
         let sig = match self.signature {
             Some(true) => "valid",
             Some(false) => "invalid",
             None => "not checked",
         };
-        out.insert("signature".into(), Value::String(sig.into()));
+        let mut out = object(json!({
+            "kind": self.fields.remove("kind"),
+            "valid": valid,
+            "verdict": verdict,
+            "signature": sig,
+        }));
         if self.malformed.is_none() {
             out.insert("expired".into(), Value::Bool(self.expired));
         }
@@ -325,71 +323,68 @@ pub fn describe_agora007(p: &ParsedAccessToken2) -> Map<String, Value> {
         .services
         .iter()
         .map(|s| {
-            let mut m = Map::new();
-            m.insert("type".into(), json!(s.service_type()));
-            m.insert("name".into(), json!(s.body.name()));
-            match &s.body {
-                ServiceBody::Rtc { channel, uid } => {
-                    m.insert("channel_name".into(), json!(channel));
-                    m.insert("uid".into(), json!(uid));
-                    if uid.is_empty() {
-                        m.insert("uid_note".into(), json!("empty = uid 0: any uid may join"));
-                    }
-                }
+            let mut m = object(match &s.body {
+                ServiceBody::Rtc { channel, uid } if uid.is_empty() => json!({
+                    "channel_name": channel,
+                    "uid": uid,
+                    "uid_note": "empty = uid 0: any uid may join",
+                }),
+                ServiceBody::Rtc { channel, uid } => json!({"channel_name": channel, "uid": uid}),
                 ServiceBody::Rtm { user_id } | ServiceBody::Chat { user_id } => {
-                    m.insert("user_id".into(), json!(user_id));
+                    json!({ "user_id": user_id })
                 }
                 ServiceBody::Streaming { channel, account }
                 | ServiceBody::Fcdn { channel, account } => {
-                    m.insert("channel_name".into(), json!(channel));
-                    m.insert("account".into(), json!(account));
+                    json!({"channel_name": channel, "account": account})
                 }
                 ServiceBody::Apaas {
                     room_uuid,
                     user_uuid,
                     role,
-                } => {
-                    m.insert("room_uuid".into(), json!(room_uuid));
-                    m.insert("user_uuid".into(), json!(user_uuid));
-                    m.insert("role".into(), json!(role));
-                }
+                } => json!({"room_uuid": room_uuid, "user_uuid": user_uuid, "role": role}),
                 ServiceBody::Rtm2 {
                     user_id,
                     permissions,
-                } => {
-                    m.insert("user_id".into(), json!(user_id));
-                    m.insert("permissions".into(), json!(permissions));
-                }
-                _ => {}
-            }
-            let mut privs = Map::new();
-            for (id, secs) in &s.privileges {
-                privs.insert(
-                    privilege_name(s.service_type(), *id),
-                    json!({
-                        "id": id,
-                        "seconds": secs,
-                        "expires_at": t.privilege_expires_at(*secs).map(time_json),
-                    }),
-                );
-            }
-            m.insert("privileges".into(), Value::Object(privs));
+                } => json!({"user_id": user_id, "permissions": permissions}),
+                _ => json!({}),
+            });
+            let privileges: Map<String, Value> = s
+                .privileges
+                .iter()
+                .map(|(id, secs)| {
+                    let expires_at = t.privilege_expires_at(*secs).map(time_json);
+                    let privilege = json!({"id": id, "seconds": secs, "expires_at": expires_at});
+                    (privilege_name(s.service_type(), *id), privilege)
+                })
+                .collect();
+            m.insert("type".into(), json!(s.service_type()));
+            m.insert("name".into(), json!(s.body.name()));
+            m.insert("privileges".into(), Value::Object(privileges));
             Value::Object(m)
         })
         .collect();
-    let mut m = Map::new();
-    m.insert("version".into(), json!("007"));
-    m.insert("app_id".into(), json!(t.app_id));
-    m.insert("issued_at".into(), time_json(u64::from(t.issued_at)));
-    m.insert("expire_seconds".into(), json!(t.expire));
-    m.insert("expires_at".into(), time_json(p.expires_at()));
-    m.insert("salt".into(), json!(t.salt));
-    m.insert("services".into(), Value::Array(services));
-    m.insert("signature_hex".into(), json!(hex(&p.signature)));
+    let mut m = object(json!({
+        "version": "007",
+        "app_id": t.app_id,
+        "issued_at": time_json(u64::from(t.issued_at)),
+        "expire_seconds": t.expire,
+        "expires_at": time_json(p.expires_at()),
+        "salt": t.salt,
+        "services": services,
+        "signature_hex": hex(&p.signature),
+    }));
     if p.trailing_bytes > 0 {
         m.insert("trailing_bytes".into(), json!(p.trailing_bytes));
     }
     m
+}
+
+/// The members of a JSON object literal (`json!({...})`).
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 /// The name Agora's SDKs give a privilege id of a service type (`privilege_<id>` when unknown).
@@ -442,20 +437,17 @@ fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
         let exp = (*abs != 0).then(|| time_json(u64::from(*abs)));
         privs.insert(name, json!({ "id": id, "expires_at": exp }));
     }
-    r.fields.insert("version".into(), json!("006"));
-    r.fields.insert("app_id".into(), json!(t.app_id));
-    r.fields.insert("salt".into(), json!(t.salt));
-    r.fields.insert("ts".into(), time_json(u64::from(t.ts)));
-    r.fields
-        .insert("crc_channel_name".into(), json!(t.crc_channel));
-    r.fields.insert("crc_uid".into(), json!(t.crc_uid));
-    r.fields.insert("privileges".into(), Value::Object(privs));
-    r.fields.insert(
-        "expires_at".into(),
-        t.expires_at().map(time_json).unwrap_or(Value::Null),
-    );
-    r.fields
-        .insert("signature_hex".into(), json!(hex(&t.signature)));
+    r.fields.extend(object(json!({
+        "version": "006",
+        "app_id": t.app_id,
+        "salt": t.salt,
+        "ts": time_json(u64::from(t.ts)),
+        "crc_channel_name": t.crc_channel,
+        "crc_uid": t.crc_uid,
+        "privileges": privs,
+        "expires_at": t.expires_at().map(time_json),
+        "signature_hex": hex(&t.signature),
+    })));
     r.hints
         .push("006 is the legacy format: its times are absolute unix seconds; prefer 007".into());
     if let Some(c) = &a.channel {
@@ -845,18 +837,16 @@ fn caller_jwt(
             .collect(),
         _ => vec![],
     };
-    r.fields
-        .insert("header".into(), Value::Object(header.clone()));
-    let s = |k: &str| claims.get(k).cloned().unwrap_or(Value::Null);
-    r.fields.insert("issuer".into(), s("iss"));
-    r.fields.insert("audience".into(), s("aud"));
-    r.fields.insert("subject".into(), s("sub"));
+    r.fields.extend(object(json!({
+        "header": header,
+        "issuer": claims.get("iss"),
+        "audience": claims.get("aud"),
+        "subject": claims.get("sub"),
+        "expires_at": time_or_null(&claims, "exp"),
+        "claims": claims,
+    })));
     time_field(&mut r.fields, &claims, "iat", "issued_at");
     time_field(&mut r.fields, &claims, "nbf", "not_before");
-    r.fields
-        .insert("expires_at".into(), time_or_null(&claims, "exp"));
-    r.fields
-        .insert("claims".into(), Value::Object(claims.clone()));
 
     // Signature: HMAC with --secret, or the development key for a development token.
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
