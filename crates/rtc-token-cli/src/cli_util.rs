@@ -2,7 +2,6 @@
 //! the one-line error convention (exit 2, nothing on stdout).
 
 use serde_json::{json, Map, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Exit code: success, or token valid / not checked.
 pub const EXIT_OK: u8 = 0;
@@ -11,12 +10,9 @@ pub const EXIT_INVALID: u8 = 1;
 /// Exit code: usage or input error.
 pub const EXIT_USAGE: u8 = 2;
 
-/// The system clock in unix seconds (0 if the clock is before 1970).
+/// The system clock in unix seconds (0 if the clock is before 1970): the project's one clock.
 pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    caller_auth::Clock::now(&caller_auth::SystemClock)
 }
 
 /// Formats unix seconds as an RFC 3339 UTC timestamp (`1970-01-01T00:00:00Z`).

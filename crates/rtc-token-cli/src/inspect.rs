@@ -177,12 +177,7 @@ fn inspect(token: &str, a: &InspectArgs, at: u64) -> Outcome {
 fn agora007(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     let parsed = match AccessToken2::parse(token) {
         Ok(p) => p,
-        Err(e) => {
-            return Outcome::Report(Report::malformed(
-                "agora-007",
-                strip_malformed(&e.to_string()),
-            ))
-        }
+        Err(e) => return malformed("agora-007", &e),
     };
     let mut r = Report::new("agora-007");
     r.fields.extend(describe_agora007(&parsed));
@@ -316,6 +311,11 @@ fn strip_malformed(s: &str) -> String {
     s.strip_prefix("malformed token: ").unwrap_or(s).to_string()
 }
 
+/// The report on a token the signing crate could not parse.
+fn malformed(kind: &str, e: &rtc_signing::Error) -> Outcome {
+    Outcome::Report(Report::malformed(kind, strip_malformed(&e.to_string())))
+}
+
 /// Every field of a parsed 007 token (static: no clock), as used by `inspect` and `mint --json`.
 pub fn describe_agora007(p: &ParsedAccessToken2) -> Map<String, Value> {
     let t = &p.token;
@@ -419,12 +419,7 @@ fn hex(b: &[u8]) -> String {
 fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     let t = match AccessToken006::parse(token) {
         Ok(t) => t,
-        Err(e) => {
-            return Outcome::Report(Report::malformed(
-                "agora-006",
-                strip_malformed(&e.to_string()),
-            ))
-        }
+        Err(e) => return malformed("agora-006", &e),
     };
     let mut r = Report::new("agora-006");
     let mut privs = Map::new();
@@ -486,12 +481,7 @@ fn agora006(token: &str, cert: Option<&str>, a: &InspectArgs, at: u64) -> Outcom
                             "--certificate must be 32 hexadecimal characters".into(),
                         )
                     }
-                    _ => {
-                        return Outcome::Report(Report::malformed(
-                            "agora-006",
-                            strip_malformed(&e.to_string()),
-                        ))
-                    }
+                    _ => return malformed("agora-006", &e),
                 },
             }
         }
