@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
@@ -265,6 +265,12 @@ fn parse_room(item: &HashMap<String, AttributeValue>) -> Option<RoomItem> {
     })
 }
 
+/// Whether a conditional write was refused because its condition did not hold.
+fn condition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
+    e.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
 fn aws_err<E>(e: SdkError<E>) -> String
 where
     E: std::error::Error + 'static,
@@ -458,12 +464,7 @@ impl AccessStore {
             .await;
         match res {
             Ok(_) => Ok(None),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Some(end.saturating_sub(now).max(1)))
-            }
+            Err(e) if condition_failed(&e) => Ok(Some(end.saturating_sub(now).max(1))),
             Err(e) => Err(AccessError::Store(aws_err(e))),
         }
     }
@@ -553,12 +554,7 @@ impl AccessStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::AlreadyExists)
-            }
+            Err(e) if condition_failed(&e) => Err(StoreError::AlreadyExists),
             Err(e) => Err(StoreError::Aws(aws_err(e))),
         }
     }
@@ -586,12 +582,7 @@ impl AccessStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
+            Err(e) if condition_failed(&e) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::Aws(aws_err(e))),
         }
     }
