@@ -544,7 +544,7 @@ fn jwt(token: &str, secret: Option<&str>, a: &InspectArgs, at: u64) -> Outcome {
     }
     let mut deferred_refusal = None;
     if let Some(secret) = secret {
-        r.signature = Some(hs256_ok(token, secret));
+        r.signature = Some(hmac_ok(token, secret, jsonwebtoken::Algorithm::HS256));
         if r.signature == Some(false) {
             if kind == "stream" && token.ends_with(".devtoken") {
                 r.hints.push(
@@ -714,11 +714,6 @@ fn jwt_kind(
     } else {
         "jwt"
     }
-}
-
-/// HS256 signature check only (times are judged separately, without leeway).
-fn hs256_ok(token: &str, secret: &str) -> bool {
-    hmac_ok(token, secret, jsonwebtoken::Algorithm::HS256)
 }
 
 fn time_field(m: &mut Map<String, Value>, claims: &Map<String, Value>, claim: &str, name: &str) {
