@@ -56,6 +56,7 @@ enum Outcome {
 }
 
 /// What `inspect` found.
+#[derive(Default)]
 struct Report {
     fields: Map<String, Value>,
     /// `Some(true)` valid, `Some(false)` invalid, `None` not checked.
@@ -68,15 +69,9 @@ struct Report {
 
 impl Report {
     fn new(kind: &str) -> Self {
-        let mut fields = Map::new();
-        fields.insert("kind".into(), Value::String(kind.into()));
         Report {
-            fields,
-            signature: None,
-            malformed: None,
-            expired: false,
-            problems: vec![],
-            hints: vec![],
+            fields: object(json!({ "kind": kind })),
+            ..Report::default()
         }
     }
 
@@ -743,12 +738,13 @@ fn int_claim(claims: &Map<String, Value>, k: &str, r: &mut Report) -> Option<u64
 
 /// A LiveKit token's claims, with times in UTC (static: no clock).
 pub fn describe_livekit(claims: &Map<String, Value>) -> Map<String, Value> {
-    let mut m = Map::new();
-    let s = |k: &str| claims.get(k).cloned().unwrap_or(Value::Null);
-    m.insert("api_key".into(), s("iss"));
-    m.insert("identity".into(), s("sub"));
-    if claims.contains_key("name") {
-        m.insert("name".into(), s("name"));
+    let mut m = object(json!({
+        "api_key": claims.get("iss"),
+        "identity": claims.get("sub"),
+        "claims": claims,
+    }));
+    if let Some(name) = claims.get("name") {
+        m.insert("name".into(), name.clone());
     }
     if let Some(room) = claims.get("video").and_then(|v| v.get("room")) {
         m.insert("room".into(), room.clone());
@@ -756,13 +752,11 @@ pub fn describe_livekit(claims: &Map<String, Value>) -> Map<String, Value> {
     time_field(&mut m, claims, "nbf", "not_before");
     time_field(&mut m, claims, "iat", "issued_at");
     time_field(&mut m, claims, "exp", "expires_at");
-    m.insert("claims".into(), Value::Object(claims.clone()));
     m
 }
 
 /// A Stream token's claims, with times in UTC (static: no clock).
 pub fn describe_stream(claims: &Map<String, Value>) -> Map<String, Value> {
-    let mut m = Map::new();
     let token_type = if claims.contains_key("call_cids") {
         "video"
     } else if claims.contains_key("user_id") {
@@ -770,14 +764,16 @@ pub fn describe_stream(claims: &Map<String, Value>) -> Map<String, Value> {
     } else {
         "server"
     };
-    m.insert("token_type".into(), json!(token_type));
+    let mut m = object(json!({
+        "token_type": token_type,
+        "expires_at": time_or_null(claims, "exp"),
+        "claims": claims,
+    }));
     if let Some(u) = claims.get("user_id") {
         m.insert("user_id".into(), u.clone());
     }
     time_field(&mut m, claims, "iat", "issued_at");
     time_field(&mut m, claims, "nbf", "not_before");
-    m.insert("expires_at".into(), time_or_null(claims, "exp"));
-    m.insert("claims".into(), Value::Object(claims.clone()));
     m
 }
 
