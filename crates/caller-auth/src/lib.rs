@@ -384,7 +384,7 @@ impl Authenticator {
                 "alg_mismatch",
                 format!(
                     "header alg {alg:?} but key {} is {:?}",
-                    error_kid(kid),
+                    error::loggable(kid),
                     key.alg
                 ),
             ));
@@ -394,14 +394,13 @@ impl Authenticator {
         } else {
             Err(AuthError::token(
                 "bad_signature",
-                format!("signature does not verify with key {}", error_kid(kid)),
+                format!(
+                    "signature does not verify with key {}",
+                    error::loggable(kid)
+                ),
             ))
         }
     }
-}
-
-fn error_kid(kid: &str) -> String {
-    error::loggable(kid)
 }
 
 fn verify(
