@@ -44,10 +44,7 @@ pub fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
             "Authorization holds several values",
         ));
     }
-    let (scheme, rest) = match value.split_once(' ') {
-        Some((s, r)) => (s, r),
-        None => (value, ""),
-    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::new(
             AuthErrorClass::MissingCredentials,

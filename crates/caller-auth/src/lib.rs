@@ -19,7 +19,7 @@
 #![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
@@ -248,10 +248,10 @@ impl Authenticator {
     }
 
     fn secret_keys(&self) -> Arc<Vec<DecodingKey>> {
-        match self.secrets.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.secrets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Replaces the HS256/384/512 shared secrets (rotation; current first, previous second).
@@ -289,10 +289,7 @@ impl Authenticator {
     }
 
     fn store_secrets(&self, keys: Vec<DecodingKey>) {
-        match self.secrets.write() {
-            Ok(mut g) => *g = Arc::new(keys),
-            Err(p) => *p.into_inner() = Arc::new(keys),
-        }
+        *self.secrets.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
         self.secrets_pending.store(false, Ordering::SeqCst);
     }
 
