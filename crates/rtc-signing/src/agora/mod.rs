@@ -280,25 +280,21 @@ pub fn validate_account(account: &str) -> Result<()> {
 
 /// Agora's RTM user-id rule: 1..64 bytes, not starting with a space.
 pub fn validate_rtm_user_id(user_id: &str) -> Result<()> {
-    user_id_rule("user_id", user_id)
+    if user_id.is_empty() {
+        return Err(Error::invalid("user_id", "must not be empty"));
+    }
+    if user_id.len() >= USER_ID_MAX_BYTES_EXCLUSIVE {
+        return Err(Error::invalid("user_id", "must be shorter than 64 bytes"));
+    }
+    if user_id.starts_with(' ') {
+        return Err(Error::invalid("user_id", "must not start with a space"));
+    }
+    Ok(())
 }
 
 /// The Chat user-id rule used here: the RTM rule (1..64 bytes, no leading space).
 pub fn validate_chat_user_id(user_id: &str) -> Result<()> {
-    user_id_rule("user_id", user_id)
-}
-
-fn user_id_rule(field: &'static str, user_id: &str) -> Result<()> {
-    if user_id.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    if user_id.len() >= USER_ID_MAX_BYTES_EXCLUSIVE {
-        return Err(Error::invalid(field, "must be shorter than 64 bytes"));
-    }
-    if user_id.starts_with(' ') {
-        return Err(Error::invalid(field, "must not start with a space"));
-    }
-    Ok(())
+    validate_rtm_user_id(user_id)
 }
 
 /// Token lifetime: 1..=86400 seconds.
