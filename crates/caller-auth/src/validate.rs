@@ -236,20 +236,17 @@ pub(crate) fn check_claims(
                 ));
             }
         }
+        Some(Value::Array(items)) if items.iter().any(|a| !a.is_string()) => {
+            return Err(AuthError::token(
+                "bad_claim",
+                "aud array holds a non-string",
+            ))
+        }
         Some(Value::Array(items)) => {
-            let mut matched = false;
-            for item in items {
-                match item {
-                    Value::String(a) => matched |= config.audiences.contains(a),
-                    _ => {
-                        return Err(AuthError::token(
-                            "bad_claim",
-                            "aud array holds a non-string",
-                        ))
-                    }
-                }
-            }
-            if !matched {
+            if !items
+                .iter()
+                .any(|a| config.audiences.iter().any(|c| a == c))
+            {
                 return Err(AuthError::token("bad_audience", "no aud value is accepted"));
             }
         }
