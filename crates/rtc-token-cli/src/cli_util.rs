@@ -83,9 +83,7 @@ fn first_paragraph(rendered: &str) -> String {
 pub fn emit(out: &str, code: u8) -> u8 {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let mut text = String::with_capacity(out.len() + 1);
-    text.push_str(out);
-    text.push('\n');
+    let text = format!("{out}\n");
     if stdout
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush())

@@ -831,12 +831,10 @@ fn caller_jwt(
 
     // Signature: HMAC with --secret, or the development key for a development token.
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-    let hs_alg = match alg {
-        "HS256" => Some(jsonwebtoken::Algorithm::HS256),
-        "HS384" => Some(jsonwebtoken::Algorithm::HS384),
-        "HS512" => Some(jsonwebtoken::Algorithm::HS512),
-        _ => None,
-    };
+    let hs_alg = alg
+        .parse::<jsonwebtoken::Algorithm>()
+        .ok()
+        .filter(|a| a.family() == jsonwebtoken::AlgorithmFamily::Hmac);
     let dev = iss == Some(DEV_ISSUER);
     let key = secret.or(dev.then_some(DEV_CALLER_SECRET));
     if dev {
