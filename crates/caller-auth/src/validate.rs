@@ -313,23 +313,14 @@ fn provider_rules(config: &AuthConfig, claims: &ClaimSet, now: u64) -> Result<()
             None => return Err(AuthError::token("bad_azp", "azp is required")),
         }
     }
-    if rules.require_sid {
-        match string_claim(claims, "sid")? {
-            Some(s) if !s.is_empty() => {}
-            _ => {
-                return Err(AuthError::token(
-                    "missing_claim",
-                    "sid is required (session token)",
-                ))
-            }
-        }
+    if rules.require_sid && string_claim(claims, "sid")?.is_none_or(str::is_empty) {
+        return Err(AuthError::token(
+            "missing_claim",
+            "sid is required (session token)",
+        ));
     }
-    if rules.clerk_version {
-        if let Some(v) = claims.get("v") {
-            if v.as_u64() != Some(2) {
-                return Err(AuthError::token("bad_claim", "v is not 2"));
-            }
-        }
+    if rules.clerk_version && claims.get("v").is_some_and(|v| v.as_u64() != Some(2)) {
+        return Err(AuthError::token("bad_claim", "v is not 2"));
     }
     if let Some(required) = &rules.required_role {
         match string_claim(claims, "role")? {
