@@ -3,6 +3,7 @@
 #
 #   scripts/cold-start.sh [--runs N] [--no-build] [--auth hs256|jwks|oidc] [--sm-delay-ms MS]
 #                         [--idp-delay-ms MS] [--bin-dir DIR] [--fns "agora-token ..."] [--stub-only]
+#                         [--cpu-pct P]
 #
 # For each function binary (x86_64 release build, target/release/{agora,livekit,stream}-token) it
 # runs bench/lambda-emulator/emulator.py, a small Lambda Runtime API emulator, N times:
@@ -21,7 +22,9 @@
 # provider (bench/lambda-emulator/idp_stub.py: a JWKS URL, or OIDC discovery then the JWKS) answering
 # --idp-delay-ms late (e.g. 80); the function then loads only its provider secret from Secrets
 # Manager. --stub-only skips the moto_server runs (moto cannot be delayed); --bin-dir measures the
-# binaries in DIR instead of target/release (e.g. a build of an older commit).
+# binaries in DIR instead of target/release (e.g. a build of an older commit). --cpu-pct P runs each
+# function in a cgroup capped to P % of one CPU (root), INIT included: a memory size's CPU share
+# (128 MB: 7.2, 256 MB: 14.4), where INIT's CPU work costs 7-14x its uncapped time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -34,6 +37,7 @@ idp_delay=0
 bin_dir=target/release
 fns_arg="agora-token livekit-token stream-token"
 variants="moto stub"
+cpu_pct=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -44,7 +48,8 @@ while [ $# -gt 0 ]; do
     --bin-dir) bin_dir=$2; build=0; shift 2 ;;
     --fns) fns_arg=$2; shift 2 ;;
     --stub-only) variants=stub; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --cpu-pct) cpu_pct=$2; shift 2 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "cold-start: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -165,7 +170,7 @@ for fn in "${fns[@]}"; do
     port=$moto_port; [ $variant = stub ] && port=$stub_port
     echo "cold-start: $fn against $variant ($runs runs)" >&2
     "$py" bench/lambda-emulator/emulator.py --bin "$bin" --event "$work/$fn.event.json" --runs "$runs" \
-      --upstream "127.0.0.1:$port" --log "$work/functions.log" "${common_env[@]}" >"$work/$fn.$variant.json"
+      --cpu-pct "$cpu_pct" --upstream "127.0.0.1:$port" --log "$work/functions.log" "${common_env[@]}" >"$work/$fn.$variant.json"
     [ $first = 1 ] || echo "," >>"$work/all.json"
     first=0
     printf '"%s/%s": ' "$fn" "$variant" >>"$work/all.json"

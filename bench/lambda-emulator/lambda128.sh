@@ -73,7 +73,7 @@ env_args=(
   --env AUTH_PROVIDER=jwks --env "AUTH_ISSUER=$issuer" --env "AUTH_AUDIENCE=$audience"
   --env "AUTH_JWKS_URL=http://127.0.0.1:$idp_port/jwks" --env AGORA_SECRET_ID=rtc/agora
   --env AWS_ACCESS_KEY_ID=test --env AWS_SECRET_ACCESS_KEY=test --env AWS_REGION=us-east-1
-  --env "AWS_ENDPOINT_URL=http://127.0.0.1:$sm_port" --env RUST_LOG=warn
+  --env "AWS_ENDPOINT_URL=http://127.0.0.1:$sm_port" --env RUST_LOG=info  # as deployed (template.yaml RustLog)
 )
 : >"$work/results.jsonl"
 for cap in 0 "$cpu_pct"; do

@@ -28,56 +28,7 @@ import threading
 import time
 import uuid
 
-from emulator import QuietServer, RuntimeApiHandler  # this directory
-
-PERIOD_US = 100_000
-
-
-class Cgroup:
-    """A CPU-capped cgroup: v1 (cpu + cpuacct hierarchies) when mounted, else v2."""
-
-    def __init__(self, name, pct):
-        self.dirs = []
-        quota = int(PERIOD_US * pct / 100)
-        v1_cpu, v1_acct = "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct"
-        if os.path.exists(os.path.join(v1_cpu, "cpu.cfs_quota_us")):
-            cpu, acct = os.path.join(v1_cpu, name), os.path.join(v1_acct, name)
-            for d in (cpu, acct):
-                os.makedirs(d, exist_ok=True)
-                self.dirs.append(d)
-            open(os.path.join(cpu, "cpu.cfs_period_us"), "w").write(str(PERIOD_US))
-            open(os.path.join(cpu, "cpu.cfs_quota_us"), "w").write(str(quota))
-            self.procs = [os.path.join(d, "cgroup.procs") for d in (cpu, acct)]
-            self.usage = lambda: int(open(os.path.join(acct, "cpuacct.usage")).read()) / 1000
-        else:
-            root = "/sys/fs/cgroup/unified" if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs") else "/sys/fs/cgroup"
-            d = os.path.join(root, name)
-            os.makedirs(d, exist_ok=True)
-            self.dirs.append(d)
-            open(os.path.join(d, "cpu.max"), "w").write(f"{quota} {PERIOD_US}")
-            self.procs = [os.path.join(d, "cgroup.procs")]
-
-            def usage():
-                for line in open(os.path.join(d, "cpu.stat")):
-                    k, v = line.split()
-                    if k == "usage_usec":
-                        return int(v)
-                return 0
-            self.usage = usage
-        self.quota_us = quota
-
-    def wrap(self, argv):
-        """A command that joins the cgroup, then execs argv (so INIT runs capped too)."""
-        joins = "; ".join(f"echo $$ > {p}" for p in self.procs)
-        return ["sh", "-c", f'{joins}; exec "$0" "$@"'] + argv
-
-    def remove(self):
-        for d in self.dirs:
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
-
+from emulator import Cgroup, QuietServer, RuntimeApiHandler  # this directory
 
 def proc_cpu_us(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()

@@ -477,6 +477,13 @@ impl<T: Send + Sync> SecretCache<T> {
     pub fn current(&self) -> Option<Arc<T>> {
         self.snapshot().0
     }
+
+    /// Seconds from `now` until the next fetch attempt (at least 1): after a failed load with no
+    /// value held, the time left in the backoff pause (1, 2, 4 ... 60 s), so a client told to retry
+    /// after it comes back when the secret can load.
+    pub fn retry_after(&self, now: u64) -> u64 {
+        self.snapshot().1.saturating_sub(now).max(1)
+    }
 }
 
 #[cfg(test)]

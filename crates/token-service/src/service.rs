@@ -307,12 +307,22 @@ impl Service {
         let Some(cache) = &self.hs_secrets else {
             return Ok(());
         };
-        let (secrets, version) = cache.get(now).await.map_err(|_| secret_unavailable())?;
+        let (secrets, version) = cache
+            .get(now)
+            .await
+            .map_err(|_| secret_unavailable(cache.retry_after(now)))?;
         if self.hs_applied.swap(version, Ordering::AcqRel) != version {
             self.auth
                 .set_shared_secrets(secrets.iter().map(Secret::expose));
         }
         Ok(())
+    }
+
+    /// Seconds until the caller-auth shared secret is fetched again (1 without one configured).
+    pub(crate) fn hs_secrets_retry_after(&self, now: u64) -> u64 {
+        self.hs_secrets
+            .as_ref()
+            .map_or(1, |cache| cache.retry_after(now))
     }
 
     /// The current provider secret.
@@ -321,7 +331,7 @@ impl Service {
             .get(now)
             .await
             .map(|(v, _)| v)
-            .map_err(|_| secret_unavailable())
+            .map_err(|_| secret_unavailable(self.secret.retry_after(now)))
     }
 
     /// The current policy.
@@ -332,17 +342,16 @@ impl Service {
                 .get(now)
                 .await
                 .map(|(v, _)| v)
-                .map_err(|_| secret_unavailable()),
+                .map_err(|_| secret_unavailable(c.retry_after(now))),
         }
     }
 }
 
-/// Seconds a client waits after a 503 for a secret.
-pub const SECRET_RETRY_AFTER: u64 = 5;
-
-fn secret_unavailable() -> ApiError {
+/// A 503 for a secret that is not loaded; `retry_after` is the time left until the next attempt
+/// ([`SecretCache::retry_after`]).
+fn secret_unavailable(retry_after: u64) -> ApiError {
     ApiError::Unavailable {
-        retry_after: SECRET_RETRY_AFTER,
+        retry_after,
         message: "credentials temporarily unavailable; retry later",
     }
 }

@@ -115,6 +115,72 @@ async fn failed_at_init_is_retried_with_backoff_not_per_request() {
     assert_eq!(sm.hits(), loaded);
 }
 
+/// A fake Secrets Manager over `store` whose answers for the ids in the returned set are 500s.
+fn failing_ids(store: &SecretsStore) -> (Behaviour, Arc<std::sync::Mutex<Vec<String>>>) {
+    let inner = store.behaviour();
+    let failing = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let f = failing.clone();
+    let behaviour: Behaviour = Arc::new(move |path, headers, body| {
+        let req: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let id = req["SecretId"].as_str().unwrap_or_default();
+        if f.lock().unwrap().iter().any(|x| x == id) {
+            Mode::json(
+                500,
+                &json!({"__type": "InternalServiceError", "message": "down"}),
+            )
+        } else {
+            inner(path, headers, body)
+        }
+    });
+    (behaviour, failing)
+}
+
+fn retry_after(a: &Answer) -> u64 {
+    assert_error(a, 503, "service_unavailable");
+    a.headers[http::header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// After a failed INIT, `Retry-After` is the time left until the secret's next attempt (the
+/// backoff: 1, 2, 4 ... s after each failure), not a fixed figure: a client that waits exactly that
+/// long arrives when the service tries again, and is served once the store is back. On the injected
+/// clock, for the provider secret and for the caller-auth shared secret (HMAC callers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_the_time_left_until_the_next_attempt() {
+    for id in [P.name(), "caller-hs256"] {
+        let store = default_store();
+        let (behaviour, failing) = failing_ids(&store);
+        failing.lock().unwrap().push(id.to_owned());
+        let sm = FaultServer::start(behaviour).await;
+        let clock = ManualClock::new(unix_now());
+        let (svc, _) = init(P, &hs256_env(P), &sm.url(), &clock).await;
+        let svc = svc.expect("a failing secret must not stop INIT");
+        let jwt = jwt_now(&clock);
+        let ask = || call(&svc, request(P, &jwt, &body_for(P)));
+
+        // INIT failed: the next attempt is 1 s away.
+        assert_eq!(retry_after(&ask().await), 1, "{id}: right after INIT");
+        // 1 s later the request tries, fails (2nd failure): 2 s to the next attempt.
+        clock.advance(1);
+        assert_eq!(retry_after(&ask().await), 2, "{id}: after the 2nd failure");
+        clock.advance(1);
+        assert_eq!(retry_after(&ask().await), 1, "{id}: 1 s into the 2 s pause");
+        clock.advance(1);
+        assert_eq!(retry_after(&ask().await), 4, "{id}: after the 3rd failure");
+        clock.advance(3);
+        // The store is back; the service does not call it before the pause ends, and says so.
+        failing.lock().unwrap().clear();
+        let wait = retry_after(&ask().await);
+        assert_eq!(wait, 1, "{id}: 3 s into the 4 s pause");
+        // A client that waited `Retry-After` is served.
+        clock.advance(wait);
+        assert_minted(&ask().await);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_beyond_the_timeout_is_bounded_then_recovers() {
     let store = default_store();

@@ -27,7 +27,7 @@ use crate::access::{AccessDecision, AccessRequest};
 use crate::error::{json_response, ApiError};
 use crate::policy::Policy;
 use crate::secrets::ProviderSecret;
-use crate::service::{Service, SECRET_RETRY_AFTER};
+use crate::service::Service;
 use crate::telemetry::{Outcome, RequestLog};
 use crate::Provider;
 
@@ -218,7 +218,12 @@ async fn process(
         Err(e) if e.class() == AuthErrorClass::KeysUnavailable => {
             return Err(Fail {
                 err: ApiError::Unavailable {
-                    retry_after: e.retry_after().unwrap_or(SECRET_RETRY_AFTER).max(1),
+                    // The JWKS's next attempt, else (an HMAC caller awaiting the shared secret)
+                    // the secret's.
+                    retry_after: e
+                        .retry_after()
+                        .unwrap_or_else(|| svc.hs_secrets_retry_after(now))
+                        .max(1),
                     message: "the caller's keys are temporarily unavailable; retry later",
                 },
                 outcome: Outcome::SecretError,
