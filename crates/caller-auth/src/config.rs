@@ -33,7 +33,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use url::Url;
 
 use crate::error::ConfigError;
@@ -165,8 +165,8 @@ fn parse_url(var: &str, value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-/// HTTPS only, except plain http to a loopback address (tests and local runs).
-pub(crate) fn check_fetch_url(url: &Url) -> Result<(), String> {
+/// HTTPS only, except plain http to a loopback address (tests and local runs); no credentials.
+pub fn check_fetch_url(url: &Url) -> Result<(), String> {
     match url.scheme() {
         "https" => {}
         "http" => {
@@ -191,25 +191,11 @@ pub(crate) fn check_fetch_url(url: &Url) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    Some(match name {
-        "HS256" => Algorithm::HS256,
-        "HS384" => Algorithm::HS384,
-        "HS512" => Algorithm::HS512,
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "EdDSA" => Algorithm::EdDSA,
-        _ => return None,
-    })
-}
-
-/// Parses a JOSE `alg` name we support (exact case). `none` and unknown names give `None`.
+/// Parses a JOSE `alg` name we support (exact case, jsonwebtoken's names): HS256/384/512 and
+/// [`ASYMMETRIC_ALGORITHMS`]. `none` and other names give `None`.
 pub(crate) fn algorithm_from_name(name: &str) -> Option<Algorithm> {
-    parse_algorithm(name)
+    let alg: Algorithm = name.parse().ok()?;
+    (alg.family() == AlgorithmFamily::Hmac || ASYMMETRIC_ALGORITHMS.contains(&alg)).then_some(alg)
 }
 
 fn trim_slash(s: &str) -> &str {
@@ -357,6 +343,11 @@ impl AuthConfig {
             }
         };
         let issuer_override = var("AUTH_ISSUER");
+        // A preset's key set at `{base}/.well-known/jwks.json` (`var` names it in the error).
+        let well_known_jwks = |var: &str, base: &str| {
+            parse_url(var, &format!("{base}/.well-known/jwks.json"))
+                .map(|u| Some(JwksSource::Url(u)))
+        };
         let mut c = match provider {
             ProviderKind::Clerk => {
                 let iss = match var("CLERK_FRONTEND_API_URL").or_else(|| issuer_override.clone()) {
@@ -368,10 +359,7 @@ impl AuthConfig {
                     }
                 };
                 let mut c = Self::base(provider, iss.clone());
-                c.jwks = Some(JwksSource::Url(parse_url(
-                    "CLERK_FRONTEND_API_URL",
-                    &format!("{iss}/.well-known/jwks.json"),
-                )?));
+                c.jwks = well_known_jwks("CLERK_FRONTEND_API_URL", &iss)?;
                 c.jwks_algorithms = vec![Algorithm::RS256];
                 c.rules.authorized_parties = var("CLERK_AUTHORIZED_PARTIES")
                     .map(|v| split_list(&v))
@@ -385,10 +373,7 @@ impl AuthConfig {
                 let base = trim_slash(&base).to_string();
                 let iss = format!("{base}/auth/v1");
                 let mut c = Self::base(provider, iss.clone());
-                c.jwks = Some(JwksSource::Url(parse_url(
-                    "SUPABASE_URL",
-                    &format!("{iss}/.well-known/jwks.json"),
-                )?));
+                c.jwks = well_known_jwks("SUPABASE_URL", &iss)?;
                 c.jwks_algorithms = vec![Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA];
                 c.audiences = vec!["authenticated".to_string()];
                 c.rules.required_role = Some("authenticated".to_string());
@@ -429,10 +414,7 @@ impl AuthConfig {
                     ));
                 }
                 let mut c = Self::base(provider, format!("https://{domain}/"));
-                c.jwks = Some(JwksSource::Url(parse_url(
-                    "AUTH0_DOMAIN",
-                    &format!("https://{domain}/.well-known/jwks.json"),
-                )?));
+                c.jwks = well_known_jwks("AUTH0_DOMAIN", &format!("https://{domain}"))?;
                 c.jwks_algorithms = vec![Algorithm::RS256];
                 c
             }
@@ -465,10 +447,7 @@ impl AuthConfig {
                 };
                 let iss = format!("https://cognito-idp.{region}.amazonaws.com/{pool}");
                 let mut c = Self::base(provider, iss.clone());
-                c.jwks = Some(JwksSource::Url(parse_url(
-                    "COGNITO_USER_POOL_ID",
-                    &format!("{iss}/.well-known/jwks.json"),
-                )?));
+                c.jwks = well_known_jwks("COGNITO_USER_POOL_ID", &iss)?;
                 c.jwks_algorithms = vec![Algorithm::RS256];
                 if token_use == CognitoTokenUse::Id {
                     c.audiences = clients.clone();
@@ -541,7 +520,7 @@ impl AuthConfig {
         if let Some(v) = var("AUTH_ALGORITHMS") {
             let mut algs = Vec::new();
             for name in split_list(&v) {
-                let alg = parse_algorithm(&name)
+                let alg = algorithm_from_name(&name)
                     .filter(|a| ASYMMETRIC_ALGORITHMS.contains(a))
                     .ok_or_else(|| {
                         ConfigError::new(format!(
@@ -553,16 +532,13 @@ impl AuthConfig {
             c.jwks_algorithms = algs;
         }
         if let Some(v) = var("AUTH_HS_ALGORITHM") {
-            c.hs_algorithm = match v.as_str() {
-                "HS256" => Algorithm::HS256,
-                "HS384" => Algorithm::HS384,
-                "HS512" => Algorithm::HS512,
-                other => {
-                    return Err(ConfigError::new(format!(
-                        "AUTH_HS_ALGORITHM={other:?}: expected HS256, HS384 or HS512"
-                    )))
-                }
-            };
+            c.hs_algorithm = algorithm_from_name(&v)
+                .filter(|a| a.family() == AlgorithmFamily::Hmac)
+                .ok_or_else(|| {
+                    ConfigError::new(format!(
+                        "AUTH_HS_ALGORITHM={v:?}: expected HS256, HS384 or HS512"
+                    ))
+                })?;
         }
         let flag = |k: &str, default: bool| -> Result<bool, ConfigError> {
             match var(k).map(|v| v.to_ascii_lowercase()).as_deref() {

@@ -19,11 +19,8 @@
 #![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use aws_lc_rs::hmac;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
 pub mod clock;
@@ -110,9 +107,8 @@ pub struct Caller {
 pub struct Authenticator {
     config: AuthConfig,
     jwks: Option<jwks::JwksCache>,
-    /// HMAC keys with their key schedule done (the inner and outer pads hashed) when the secrets are
-    /// set, not on every request.
-    secrets: RwLock<Arc<Vec<hmac::Key>>>,
+    /// The shared secrets (current first), as HMAC keys of `config.hs_algorithm`.
+    secrets: RwLock<Arc<Vec<DecodingKey>>>,
     /// A shared secret is expected but has not been set yet (its store has not answered): HMAC
     /// tokens are then "cannot check now" (503), not "wrong" (401).
     secrets_pending: AtomicBool,
@@ -129,34 +125,24 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-/// The HMAC algorithm for an HS* JWT algorithm (HS256 for anything else; the config allows only
-/// HS256/384/512 there).
-fn hmac_algorithm(alg: Algorithm) -> hmac::Algorithm {
-    match alg {
-        Algorithm::HS384 => hmac::HMAC_SHA384,
-        Algorithm::HS512 => hmac::HMAC_SHA512,
-        _ => hmac::HMAC_SHA256,
-    }
-}
-
-fn secret_key(secret: &[u8], alg: Algorithm) -> Result<hmac::Key, ConfigError> {
+fn secret_key(secret: &[u8]) -> Result<DecodingKey, ConfigError> {
     if secret.len() < MIN_SECRET_BYTES {
         return Err(ConfigError(format!(
             "a shared secret is {} bytes; at least {MIN_SECRET_BYTES} are required",
             secret.len()
         )));
     }
-    Ok(hmac::Key::new(hmac_algorithm(alg), secret))
+    Ok(DecodingKey::from_secret(secret))
 }
 
-fn secret_keys<I>(secrets: I, alg: Algorithm) -> Result<Vec<hmac::Key>, ConfigError>
+fn secret_keys<I>(secrets: I) -> Result<Vec<DecodingKey>, ConfigError>
 where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
     secrets
         .into_iter()
-        .map(|s| secret_key(s.as_ref(), alg))
+        .map(|s| secret_key(s.as_ref()))
         .collect()
 }
 
@@ -233,7 +219,7 @@ impl Authenticator {
         I::Item: AsRef<[u8]>,
     {
         let auth = Self::build(config, clock)?;
-        let keys = secret_keys(shared_secrets, auth.config.hs_algorithm)?;
+        let keys = secret_keys(shared_secrets)?;
         if auth.config.provider == ProviderKind::Hs256 && keys.is_empty() {
             return Err(ConfigError(
                 "AUTH_PROVIDER=hs256 needs a shared secret (AUTH_HS256_SECRET_ID or AUTH_HS256_SECRET)".into(),
@@ -261,11 +247,11 @@ impl Authenticator {
         !self.secret_keys().is_empty()
     }
 
-    fn secret_keys(&self) -> Arc<Vec<hmac::Key>> {
-        match self.secrets.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+    fn secret_keys(&self) -> Arc<Vec<DecodingKey>> {
+        self.secrets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Replaces the HS256/384/512 shared secrets (rotation; current first, previous second).
@@ -276,10 +262,9 @@ impl Authenticator {
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        let alg = self.config.hs_algorithm;
         let keys = secrets
             .into_iter()
-            .filter_map(|s| match secret_key(s.as_ref(), alg) {
+            .filter_map(|s| match secret_key(s.as_ref()) {
                 Ok(k) => Some(k),
                 Err(_) => {
                     tracing::error!(
@@ -298,16 +283,13 @@ impl Authenticator {
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        let keys = secret_keys(secrets, self.config.hs_algorithm)?;
+        let keys = secret_keys(secrets)?;
         self.store_secrets(keys);
         Ok(())
     }
 
-    fn store_secrets(&self, keys: Vec<hmac::Key>) {
-        match self.secrets.write() {
-            Ok(mut g) => *g = Arc::new(keys),
-            Err(p) => *p.into_inner() = Arc::new(keys),
-        }
+    fn store_secrets(&self, keys: Vec<DecodingKey>) {
+        *self.secrets.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
         self.secrets_pending.store(false, Ordering::SeqCst);
     }
 
@@ -339,11 +321,9 @@ impl Authenticator {
             self.verify_jwks(jose.alg, jose.kid.as_deref(), &seg)
                 .await?;
         }
-        let mut caller = {
-            let claims = validate::parse_claims(&payload)?;
-            validate::check_claims(&self.config, &claims, now)?
-        };
-        caller.claims = Claims::from_verified_payload(payload);
+        let claims = validate::parse_claims(&payload)?;
+        let mut caller = validate::check_claims(&self.config, &claims, now)?;
+        caller.claims = Claims(claims);
         Ok(caller)
     }
 
@@ -371,21 +351,10 @@ impl Authenticator {
                 ),
             ));
         }
-        // The signature's characters were checked (base64url) when the token was split; at most 64
-        // bytes (HS512), so a longer one cannot verify.
-        let mut mac = [0u8; 64];
-        let Ok(len) = URL_SAFE_NO_PAD.decode_slice(seg.signature, &mut mac) else {
-            return Err(AuthError::token(
-                "bad_signature",
-                "signature rejected (not a MAC's length or not base64url)",
-            ));
-        };
-        // aws-lc compares in constant time.
-        if keys
-            .iter()
-            .any(|key| hmac::verify(key, seg.signing_input.as_bytes(), &mac[..len]).is_ok())
-        {
-            return Ok(());
+        for key in keys.iter() {
+            if verify(seg, key, alg)? {
+                return Ok(());
+            }
         }
         Err(AuthError::token(
             "bad_signature",
@@ -412,7 +381,7 @@ impl Authenticator {
                 "alg_mismatch",
                 format!(
                     "header alg {alg:?} but key {} is {:?}",
-                    error_kid(kid),
+                    error::loggable(kid),
                     key.alg
                 ),
             ));
@@ -422,14 +391,13 @@ impl Authenticator {
         } else {
             Err(AuthError::token(
                 "bad_signature",
-                format!("signature does not verify with key {}", error_kid(kid)),
+                format!(
+                    "signature does not verify with key {}",
+                    error::loggable(kid)
+                ),
             ))
         }
     }
-}
-
-fn error_kid(kid: &str) -> String {
-    error::loggable(kid)
 }
 
 fn verify(
@@ -447,53 +415,29 @@ fn verify(
     )
 }
 
-/// The verified caller token's claims: the payload JSON as it arrived, read on demand.
-///
-/// Verification reads only the claims it checks, straight from the payload text; keeping the payload
-/// (one buffer) instead of a parsed map saves a dozen allocations per request. [`Claims::get`] and
-/// [`Claims::to_map`] parse when asked. The payload holds no secret (the signature is not kept).
+/// The verified caller token's claims (a JSON object with unique names). Holds no signature.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Claims {
-    json: String,
-}
+pub struct Claims(serde_json::Map<String, serde_json::Value>);
 
 impl Claims {
-    /// From a payload that [`validate::parse_claims`] accepted (a JSON object, unique names).
-    fn from_verified_payload(payload: Vec<u8>) -> Self {
-        let json = String::from_utf8(payload)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        Claims { json }
-    }
-
     /// From a map (tests and callers building a [`Caller`] by hand).
     pub fn from_map(map: serde_json::Map<String, serde_json::Value>) -> Self {
-        Claims {
-            json: serde_json::Value::Object(map).to_string(),
-        }
+        Claims(map)
     }
 
     /// The top-level claim `name`, if present.
     pub fn get(&self, name: &str) -> Option<serde_json::Value> {
-        validate::parse_claims(self.json.as_bytes())
-            .ok()
-            .and_then(|c| c.value(name))
+        self.0.get(name).cloned()
     }
 
     /// Every claim, as a map.
     pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        validate::parse_claims(self.json.as_bytes())
-            .map(|c| c.to_map())
-            .unwrap_or_default()
-    }
-
-    /// The payload JSON.
-    pub fn as_json(&self) -> &str {
-        &self.json
+        self.0.clone()
     }
 }
 
 impl std::fmt::Debug for Claims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.to_map()).finish()
+        f.debug_map().entries(&self.0).finish()
     }
 }

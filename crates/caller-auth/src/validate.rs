@@ -1,16 +1,13 @@
 //! Strict claim checks with the injected clock (`now`, unix seconds).
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::config::{AuthConfig, CognitoTokenUse};
 use crate::error::{loggable, AuthError};
-use crate::header::json_error_kind;
 use crate::Caller;
 
 /// Largest `sub` (and user id) accepted, in bytes.
@@ -20,149 +17,65 @@ pub const MAX_ROLES: usize = 64;
 /// Time claims above this (year 2286) are treated as malformed.
 const MAX_TIME: f64 = 1.0e10;
 
-/// A top-level member name: borrowed from the payload unless it holds escapes.
-struct Name<'a>(Cow<'a, str>);
+/// A JSON object whose member names are unique (RFC 7515 §4 and RFC 7519 §4: duplicates rejected,
+/// where a plain map would keep the last).
+struct UniqueNames(Map<String, Value>);
 
-impl<'de> Deserialize<'de> for Name<'de> {
+impl<'de> Deserialize<'de> for UniqueNames {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// The payload's top-level members, each kept as its raw JSON text: one pass over the payload, no
-/// allocation per member (names with escapes aside). Member names are unique (RFC 7519 §4:
-/// duplicates rejected). Claims are read from the raw text only when a check needs them.
-#[derive(Debug)]
-pub(crate) struct RawClaims<'a> {
-    members: Vec<(Cow<'a, str>, &'a RawValue)>,
-    /// The registered claims every verify reads, found during the parse.
-    registered: [Option<&'a RawValue>; REGISTERED.len()],
-}
-
-/// Registered claims with a direct slot in [`RawClaims`].
-const REGISTERED: [&str; 6] = ["exp", "nbf", "iat", "iss", "aud", "sub"];
-
-fn registered_slot(name: &str) -> Option<usize> {
-    match name {
-        "exp" => Some(0),
-        "nbf" => Some(1),
-        "iat" => Some(2),
-        "iss" => Some(3),
-        "aud" => Some(4),
-        "sub" => Some(5),
-        _ => None,
-    }
-}
-
-impl<'de> Deserialize<'de> for RawClaims<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawClaims<'de>;
+            type Value = UniqueNames;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut access: A,
-            ) -> Result<RawClaims<'de>, A::Error> {
-                let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(12);
-                let mut registered = [None; REGISTERED.len()];
-                while let Some(Name(key)) = access.next_key::<Name<'de>>()? {
-                    let value: &'de RawValue = access.next_value()?;
-                    // Skipping a value checks its syntax but neither `\u` escapes (lone
-                    // surrogates) nor nesting depth; the few members that can hold either
-                    // (containers, escaped strings) get the full parse, with its limits.
-                    let text = value.get();
-                    if (text.starts_with(['[', '{']) || text.contains("\\u"))
-                        && serde_json::from_str::<Value>(text).is_err()
-                    {
-                        return Err(serde::de::Error::custom("invalid member value"));
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<UniqueNames, A::Error> {
+                let mut members = Map::new();
+                while let Some((name, value)) = access.next_entry::<String, Value>()? {
+                    if members.insert(name, value).is_some() {
+                        return Err(serde::de::Error::custom("duplicate name"));
                     }
-                    if members.iter().any(|(k, _)| *k == key) {
-                        return Err(serde::de::Error::custom("duplicate field"));
-                    }
-                    if let Some(slot) = registered_slot(&key) {
-                        registered[slot] = Some(value);
-                    }
-                    members.push((key, value));
                 }
-                Ok(RawClaims {
-                    members,
-                    registered,
-                })
+                Ok(UniqueNames(members))
             }
         }
         d.deserialize_map(V)
     }
 }
 
-impl<'a> RawClaims<'a> {
-    /// The raw JSON text of member `name`.
-    fn raw(&self, name: &str) -> Option<&'a str> {
-        if let Some(slot) = registered_slot(name) {
-            return self.registered[slot].map(RawValue::get);
-        }
-        self.members
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.get())
-    }
-
-    /// Member `name` as a JSON value (parsed on demand).
-    pub(crate) fn value(&self, name: &str) -> Option<Value> {
-        self.raw(name).and_then(|t| serde_json::from_str(t).ok())
-    }
-
-    /// All members as a map.
-    pub(crate) fn to_map(&self) -> Map<String, Value> {
-        self.members
-            .iter()
-            .filter_map(|(k, v)| {
-                serde_json::from_str(v.get())
-                    .ok()
-                    .map(|v| (k.to_string(), v))
-            })
-            .collect()
-    }
+/// Parses a JOSE header or a payload (`what`): a JSON object without duplicate member names. The
+/// error names the cause without echoing input.
+pub(crate) fn parse_object(json: &[u8], what: &str) -> Result<Map<String, Value>, AuthError> {
+    use serde_json::error::Category;
+    serde_json::from_slice::<UniqueNames>(json)
+        .map(|UniqueNames(members)| members)
+        .map_err(|e| {
+            let why = match e.classify() {
+                Category::Syntax | Category::Eof | Category::Io => "not JSON",
+                Category::Data if e.to_string().starts_with("duplicate name") => "duplicate name",
+                Category::Data => "unexpected JSON structure",
+            };
+            AuthError::token("malformed", format!("{what}: {why}"))
+        })
 }
 
 /// Parses the payload: a JSON object without duplicate members.
-pub(crate) fn parse_claims(payload: &[u8]) -> Result<RawClaims<'_>, AuthError> {
-    serde_json::from_slice::<RawClaims<'_>>(payload).map_err(|e| {
-        let what = if e.to_string().starts_with("duplicate field") {
-            "duplicate claim".to_string()
-        } else {
-            json_error_kind(&e)
-        };
-        AuthError::token("malformed", format!("payload: {what}"))
-    })
+pub(crate) fn parse_claims(payload: &[u8]) -> Result<ClaimSet, AuthError> {
+    parse_object(payload, "payload")
 }
 
+/// A payload's claims by name.
+type ClaimSet = Map<String, Value>;
+
 /// A NumericDate: a finite, non-negative JSON number (fractions truncated); anything else is an error.
-fn numeric_date(claims: &RawClaims<'_>, name: &'static str) -> Result<Option<u64>, AuthError> {
-    let Some(text) = claims.raw(name) else {
+fn numeric_date(claims: &ClaimSet, name: &'static str) -> Result<Option<u64>, AuthError> {
+    let Some(value) = claims.get(name) else {
         return Ok(None);
     };
     let bad = || AuthError::token("bad_claim", format!("{name} is not a NumericDate"));
-    // Only a JSON number parses as a Number; strings, booleans, null, arrays and objects do not.
-    let n: Number = serde_json::from_str(text).map_err(|_| bad())?;
+    let Value::Number(n) = value else {
+        return Err(bad());
+    };
     if let Some(u) = n.as_u64() {
         if (u as f64) < MAX_TIME {
             return Ok(Some(u));
@@ -175,27 +88,17 @@ fn numeric_date(claims: &RawClaims<'_>, name: &'static str) -> Result<Option<u64
     }
 }
 
-/// The text of a raw JSON string, borrowed when it holds no escapes.
-fn raw_string(text: &str) -> Option<Cow<'_, str>> {
-    if !text.starts_with('"') {
-        return None;
-    }
-    if !text.contains('\\') {
-        // A valid JSON string without escapes: its content is the text between the quotes.
-        return text.get(1..text.len() - 1).map(Cow::Borrowed);
-    }
-    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
-}
-
 fn string_claim<'a>(
-    claims: &RawClaims<'a>,
+    claims: &'a ClaimSet,
     name: &'static str,
-) -> Result<Option<Cow<'a, str>>, AuthError> {
-    match claims.raw(name) {
+) -> Result<Option<&'a str>, AuthError> {
+    match claims.get(name) {
         None => Ok(None),
-        Some(text) => raw_string(text)
-            .map(Some)
-            .ok_or_else(|| AuthError::token("bad_claim", format!("{name} is not a string"))),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(AuthError::token(
+            "bad_claim",
+            format!("{name} is not a string"),
+        )),
     }
 }
 
@@ -228,22 +131,19 @@ fn check_identifier(value: &str, name: &str) -> Result<(), AuthError> {
 
 /// Looks up a dot-separated path (`app_metadata.roles`); a top-level name containing a dot is
 /// tried first as a whole.
-fn claim_path(claims: &RawClaims<'_>, path: &str) -> Option<Value> {
-    if let Some(v) = claims.value(path) {
+fn claim_path<'a>(claims: &'a ClaimSet, path: &str) -> Option<&'a Value> {
+    if let Some(v) = claims.get(path) {
         return Some(v);
     }
     let mut parts = path.split('.');
-    let mut cur = claims.value(parts.next()?)?;
+    let mut cur = claims.get(parts.next()?)?;
     for p in parts {
-        cur = match cur {
-            Value::Object(mut m) => m.remove(p)?,
-            _ => return None,
-        };
+        cur = cur.as_object()?.get(p)?;
     }
     Some(cur)
 }
 
-fn collect_roles(claims: &RawClaims<'_>, paths: &[String]) -> Vec<String> {
+fn collect_roles(claims: &ClaimSet, paths: &[String]) -> Vec<String> {
     let mut roles: Vec<String> = Vec::new();
     let mut push = |s: &str| {
         if roles.len() < MAX_ROLES
@@ -256,9 +156,9 @@ fn collect_roles(claims: &RawClaims<'_>, paths: &[String]) -> Vec<String> {
     };
     for path in paths {
         match claim_path(claims, path) {
-            Some(Value::String(s)) => push(&s),
+            Some(Value::String(s)) => push(s),
             Some(Value::Array(items)) => {
-                for item in &items {
+                for item in items {
                     if let Value::String(s) = item {
                         push(s);
                     }
@@ -273,7 +173,7 @@ fn collect_roles(claims: &RawClaims<'_>, paths: &[String]) -> Vec<String> {
 /// Runs every claim check and builds the [`Caller`].
 pub(crate) fn check_claims(
     config: &AuthConfig,
-    claims: &RawClaims<'_>,
+    claims: &ClaimSet,
     now: u64,
 ) -> Result<Caller, AuthError> {
     let leeway = config.leeway_seconds;
@@ -312,16 +212,14 @@ pub(crate) fn check_claims(
             "bad_issuer",
             format!(
                 "iss {} is not the configured issuer {}",
-                loggable(&iss),
+                loggable(iss),
                 loggable(&config.issuer)
             ),
         ));
     }
 
     // Audience: required and matching when configured; refused when none is expected.
-    let aud = claims.raw("aud");
-    let aud_string = aud.and_then(raw_string);
-    match aud {
+    match claims.get("aud") {
         None if config.audiences.is_empty() => {}
         None => return Err(AuthError::token("missing_claim", "aud is required")),
         Some(_) if config.audiences.is_empty() => {
@@ -330,31 +228,25 @@ pub(crate) fn check_claims(
                 "token carries aud but no audience is configured",
             ))
         }
-        Some(_) if aud_string.is_some() => {
-            let a = aud_string.unwrap_or_default();
-            if !config.audiences.iter().any(|c| **c == *a) {
+        Some(Value::String(a)) => {
+            if !config.audiences.contains(a) {
                 return Err(AuthError::token(
                     "bad_audience",
-                    format!("aud {} not accepted", loggable(&a)),
+                    format!("aud {} not accepted", loggable(a)),
                 ));
             }
         }
-        Some(text) if text.starts_with('[') => {
-            let items: Vec<Value> = serde_json::from_str(text)
-                .map_err(|_| AuthError::token("bad_claim", "aud is not a string or array"))?;
-            let mut matched = false;
-            for item in items {
-                match item {
-                    Value::String(a) => matched |= config.audiences.contains(&a),
-                    _ => {
-                        return Err(AuthError::token(
-                            "bad_claim",
-                            "aud array holds a non-string",
-                        ))
-                    }
-                }
-            }
-            if !matched {
+        Some(Value::Array(items)) if items.iter().any(|a| !a.is_string()) => {
+            return Err(AuthError::token(
+                "bad_claim",
+                "aud array holds a non-string",
+            ))
+        }
+        Some(Value::Array(items)) => {
+            if !items
+                .iter()
+                .any(|a| config.audiences.iter().any(|c| a == c))
+            {
                 return Err(AuthError::token("bad_audience", "no aud value is accepted"));
             }
         }
@@ -369,17 +261,17 @@ pub(crate) fn check_claims(
     // Subject.
     let sub = string_claim(claims, "sub")?
         .ok_or_else(|| AuthError::token("missing_claim", "sub is required"))?;
-    check_identifier(&sub, "sub")?;
+    check_identifier(sub, "sub")?;
 
     provider_rules(config, claims, now)?;
 
     let subject = if config.user_id_claim == "sub" {
-        sub.into_owned()
+        sub.to_owned()
     } else {
         match claim_path(claims, &config.user_id_claim) {
             Some(Value::String(s)) => {
-                check_identifier(&s, &config.user_id_claim)?;
-                s
+                check_identifier(s, &config.user_id_claim)?;
+                s.clone()
             }
             Some(_) => {
                 return Err(AuthError::token(
@@ -398,16 +290,16 @@ pub(crate) fn check_claims(
     let roles = collect_roles(claims, &config.role_claims);
     Ok(Caller {
         subject,
-        issuer: iss.into_owned(),
+        issuer: iss.to_owned(),
         provider: config.provider,
         roles,
         expires_at: exp,
-        // Filled in by the caller of this function, which owns the payload.
+        // Filled in by the caller of this function, which owns the claims.
         claims: crate::Claims::default(),
     })
 }
 
-fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Result<(), AuthError> {
+fn provider_rules(config: &AuthConfig, claims: &ClaimSet, now: u64) -> Result<(), AuthError> {
     let rules = &config.rules;
     if !rules.authorized_parties.is_empty() {
         match string_claim(claims, "azp")? {
@@ -415,33 +307,20 @@ fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Resu
             Some(azp) => {
                 return Err(AuthError::token(
                     "bad_azp",
-                    format!("azp {} not authorized", loggable(&azp)),
+                    format!("azp {} not authorized", loggable(azp)),
                 ))
             }
             None => return Err(AuthError::token("bad_azp", "azp is required")),
         }
     }
-    if rules.require_sid {
-        match string_claim(claims, "sid")? {
-            Some(s) if !s.is_empty() => {}
-            _ => {
-                return Err(AuthError::token(
-                    "missing_claim",
-                    "sid is required (session token)",
-                ))
-            }
-        }
+    if rules.require_sid && string_claim(claims, "sid")?.is_none_or(str::is_empty) {
+        return Err(AuthError::token(
+            "missing_claim",
+            "sid is required (session token)",
+        ));
     }
-    if rules.clerk_version {
-        if let Some(v) = claims.raw("v") {
-            if serde_json::from_str::<Number>(v)
-                .ok()
-                .and_then(|n| n.as_u64())
-                != Some(2)
-            {
-                return Err(AuthError::token("bad_claim", "v is not 2"));
-            }
-        }
+    if rules.clerk_version && claims.get("v").is_some_and(|v| v.as_u64() != Some(2)) {
+        return Err(AuthError::token("bad_claim", "v is not 2"));
     }
     if let Some(required) = &rules.required_role {
         match string_claim(claims, "role")? {
@@ -449,7 +328,7 @@ fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Resu
             Some(r) => {
                 return Err(AuthError::token(
                     "bad_role",
-                    format!("role {} is not {required}", loggable(&r)),
+                    format!("role {} is not {required}", loggable(r)),
                 ))
             }
             None => return Err(AuthError::token("bad_role", "role is required")),
@@ -465,21 +344,19 @@ fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Resu
             ));
         }
     }
-    if rules.reject_pending_sessions && string_claim(claims, "sts")?.as_deref() == Some("pending") {
+    if rules.reject_pending_sessions && string_claim(claims, "sts")? == Some("pending") {
         return Err(AuthError::token(
             "pending_session",
             "the session is pending (sts)",
         ));
     }
-    if rules.reject_machine_tokens
-        && string_claim(claims, "gty")?.as_deref() == Some("client-credentials")
-    {
+    if rules.reject_machine_tokens && string_claim(claims, "gty")? == Some("client-credentials") {
         return Err(AuthError::token(
             "machine_token",
             "machine-to-machine tokens (gty client-credentials) are not accepted",
         ));
     }
-    if rules.reject_anonymous && claims.raw("is_anonymous") == Some("true") {
+    if rules.reject_anonymous && claims.get("is_anonymous") == Some(&Value::Bool(true)) {
         return Err(AuthError::token(
             "anonymous_user",
             "anonymous users are not accepted",
@@ -493,11 +370,11 @@ fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Resu
                 .and_then(|n| n.parse::<u8>().ok())
         };
         match string_claim(claims, "aal")? {
-            Some(aal) if level(&aal).is_some() && level(&aal) >= level(required) => {}
+            Some(aal) if level(aal).is_some() && level(aal) >= level(required) => {}
             Some(aal) => {
                 return Err(AuthError::token(
                     "insufficient_aal",
-                    format!("aal {} is below {required}", loggable(&aal)),
+                    format!("aal {} is below {required}", loggable(aal)),
                 ))
             }
             None => return Err(AuthError::token("missing_claim", "aal is required")),
@@ -523,7 +400,7 @@ fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Resu
         if *got != *token_use.as_str() {
             return Err(AuthError::token(
                 "bad_token_use",
-                format!("token_use {} is not {}", loggable(&got), token_use.as_str()),
+                format!("token_use {} is not {}", loggable(got), token_use.as_str()),
             ));
         }
         if *token_use == CognitoTokenUse::Access {
@@ -532,7 +409,7 @@ fn provider_rules(config: &AuthConfig, claims: &RawClaims<'_>, now: u64) -> Resu
             if !clients.iter().any(|c| **c == *cid) {
                 return Err(AuthError::token(
                     "bad_client",
-                    format!("client_id {} not accepted", loggable(&cid)),
+                    format!("client_id {} not accepted", loggable(cid)),
                 ));
             }
         }
@@ -712,9 +589,9 @@ mod tests {
         assert_eq!(caller.subject, "\u{e9}l\u{e8}ve");
         assert_eq!(caller.roles, ["host", "guide"]);
         let full: Map<String, Value> = serde_json::from_str(&raw).unwrap();
-        assert_eq!(claims.to_map(), full);
-        assert_eq!(claims.value("uid"), Some(serde_json::json!(42)));
-        assert_eq!(claims.value("missing"), None);
+        assert_eq!(claims, full);
+        assert_eq!(claims.get("uid"), Some(&serde_json::json!(42)));
+        assert_eq!(claims.get("missing"), None);
         // A string where a number belongs, and a number where a string belongs, are refused.
         for (k, v) in [
             ("exp", json!("1800000060")),

@@ -534,7 +534,7 @@ pub fn verify(token: &str, key: &LiveKitKey, now: u64, leeway: u64) -> Result<Cl
     let claims: Claims = serde_json::from_slice(&payload).map_err(|e| {
         Error::malformed(format!(
             "claims do not match the LiveKit schema: {}",
-            e.classify_str()
+            json_error_kind(&e)
         ))
     })?;
     if claims.iss != key.api_key {
@@ -559,19 +559,13 @@ pub fn verify(token: &str, key: &LiveKitKey, now: u64, leeway: u64) -> Result<Cl
     Ok(claims)
 }
 
-trait ClassifyStr {
-    fn classify_str(&self) -> &'static str;
-}
-
-impl ClassifyStr for serde_json::Error {
-    /// A short, value-free description (serde messages may quote token content).
-    fn classify_str(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "i/o",
-            serde_json::error::Category::Syntax => "not JSON",
-            serde_json::error::Category::Data => "wrong claim types or missing iss/exp",
-            serde_json::error::Category::Eof => "truncated JSON",
-        }
+/// A short, value-free description of a claims error (serde messages may quote token content).
+fn json_error_kind(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "i/o",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "wrong claim types or missing iss/exp",
+        serde_json::error::Category::Eof => "truncated JSON",
     }
 }
 

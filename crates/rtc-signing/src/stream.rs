@@ -105,8 +105,23 @@ fn validate_exp(now: u64, exp: Option<u64>) -> Result<()> {
     Ok(())
 }
 
-fn mint(key: &StreamKey, wire: &UserWire<'_>) -> Result<String> {
-    let json = serde_json::to_vec(wire)
+/// Signs a user (or video call) token of checked inputs, `iat` backdated.
+fn mint(
+    key: &StreamKey,
+    user_id: &str,
+    call_cids: &[&str],
+    role: Option<&str>,
+    now: u64,
+    exp: Option<u64>,
+) -> Result<String> {
+    let wire = UserWire {
+        user_id,
+        call_cids,
+        role,
+        exp,
+        iat: now.saturating_sub(IAT_BACKDATE_SECS),
+    };
+    let json = serde_json::to_vec(&wire)
         .map_err(|_| Error::invalid("claims", "cannot be encoded as JSON"))?;
     jws::sign(&json, key.api_secret.expose().as_bytes())
 }
@@ -116,17 +131,7 @@ fn mint(key: &StreamKey, wire: &UserWire<'_>) -> Result<String> {
 pub fn user_token(key: &StreamKey, user_id: &str, now: u64, exp: Option<u64>) -> Result<String> {
     validate_user_id(user_id)?;
     validate_exp(now, exp)?;
-    let iat = now.saturating_sub(IAT_BACKDATE_SECS);
-    mint(
-        key,
-        &UserWire {
-            user_id,
-            call_cids: &[],
-            role: None,
-            exp,
-            iat,
-        },
-    )
+    mint(key, user_id, &[], None, now, exp)
 }
 
 /// Video call token: a user token plus `call_cids` (each `"<call_type>:<call_id>"`, at least one) and
@@ -162,17 +167,7 @@ pub fn video_token(
     if role.is_some_and(|r| r.is_empty() || r.len() > MAX_USER_ID_BYTES) {
         return Err(Error::invalid("role", "must be 1..=255 bytes"));
     }
-    let iat = now.saturating_sub(IAT_BACKDATE_SECS);
-    mint(
-        key,
-        &UserWire {
-            user_id,
-            call_cids,
-            role,
-            exp,
-            iat,
-        },
-    )
+    mint(key, user_id, call_cids, role, now, exp)
 }
 
 /// The server-side token `{"server":true}` (never expires; never send it to a client).

@@ -8,12 +8,11 @@
 //! `ban --kick` / `unban --kick` then act at the providers ([`crate::kick`]): after the JSON object,
 //! one JSON line per provider; exit code 1 if any provider failed (the ban is recorded regardless).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use clap::{Args, Subcommand};
 use serde_json::json;
 use token_service::access::{AccessStore, BanScope, RoomItem, RoomStatus, StoreError};
 
+use crate::cli_util::now_unix;
 use crate::kick::{self, KickArgs};
 
 /// Arguments.
@@ -157,15 +156,8 @@ fn room_json(r: &RoomItem) -> serde_json::Value {
     })
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 async fn execute(store: &AccessStore, cmd: AdminCommand) -> Result<serde_json::Value, StoreError> {
-    let now = now();
+    let now = now_unix();
     match cmd {
         AdminCommand::Room(RoomCommand::Create(a)) => {
             let item = RoomItem {
@@ -274,7 +266,7 @@ async fn run_kick(job: &KickJob, bases: &kick::Bases) -> bool {
         subject: &job.subject,
         scope: &job.scope,
         until: job.until,
-        now: now(),
+        now: now_unix(),
         unban: job.unban,
     };
     let (lines, redact) = kick::run(&job.args, &req, bases).await;

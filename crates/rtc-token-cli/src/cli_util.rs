@@ -1,8 +1,7 @@
 //! Small helpers shared by the mint and inspect commands: the clock, UTC formatting, output and
 //! the one-line error convention (exit 2, nothing on stdout).
 
-use serde_json::{json, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
+use serde_json::{json, Map, Value};
 
 /// Exit code: success, or token valid / not checked.
 pub const EXIT_OK: u8 = 0;
@@ -11,12 +10,9 @@ pub const EXIT_INVALID: u8 = 1;
 /// Exit code: usage or input error.
 pub const EXIT_USAGE: u8 = 2;
 
-/// The system clock in unix seconds (0 if the clock is before 1970).
+/// The system clock in unix seconds (0 if the clock is before 1970): the project's one clock.
 pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    caller_auth::Clock::now(&caller_auth::SystemClock)
 }
 
 /// Formats unix seconds as an RFC 3339 UTC timestamp (`1970-01-01T00:00:00Z`).
@@ -87,9 +83,7 @@ fn first_paragraph(rendered: &str) -> String {
 pub fn emit(out: &str, code: u8) -> u8 {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let mut text = String::with_capacity(out.len() + 1);
-    text.push_str(out);
-    text.push('\n');
+    let text = format!("{out}\n");
     if stdout
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush())
@@ -110,34 +104,28 @@ pub fn issued_at(flag: Option<u64>) -> u64 {
     flag.unwrap_or_else(now_unix)
 }
 
-/// Decodes unpadded (or padded) base64url, as in JWT segments. `None` on any invalid character.
+/// Decodes unpadded (or padded) base64url, as in JWT segments; `+` and `/` are read as `-` and `_`.
+/// `None` on any invalid character.
 pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for b in s.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::{alphabet, Engine as _};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let s = s.trim_end_matches('=').replace('+', "-").replace('/', "_");
+    LENIENT.decode(s).ok()
+}
+
+/// A JWT segment (header or payload, named by `what` in the error) decoded as a JSON object.
+pub fn jwt_json(segment: &str, what: &str) -> Result<Map<String, Value>, String> {
+    let bytes = b64url_decode(segment).ok_or_else(|| format!("{what} is not base64url"))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(format!("{what} is not a JSON object")),
     }
-    // A single leftover sextet cannot encode a byte.
-    if s.len() % 4 == 1 {
-        return None;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 
 use crate::dev_defaults::{DEV_AUDIENCE, DEV_CALLER_SECRET, DEV_ISSUER};
 use serde_json::{Map, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Longest lifetime accepted by `--ttl` (30 days).
 const MAX_TTL: u64 = 30 * 24 * 3600;
@@ -33,10 +32,7 @@ pub struct DevJwtArgs {
 
 /// Runs the command; returns the process exit code.
 pub fn run(args: DevJwtArgs) -> u8 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = crate::cli_util::now_unix();
     match mint(&args.sub, args.claims.as_deref(), args.ttl, now) {
         Ok(token) => {
             println!("{token}");
@@ -116,10 +112,7 @@ mod tests {
 
     #[test]
     fn token_verifies_with_the_dev_key_and_carries_the_claims() {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = crate::cli_util::now_unix();
         let t = mint(
             "alice",
             Some(r#"{"role":"host","roles":["guide"]}"#),

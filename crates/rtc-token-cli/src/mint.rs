@@ -272,9 +272,10 @@ pub struct LiveKitArgs {
         long,
         value_delimiter = ',',
         value_name = "LIST",
-        conflicts_with = "no_publish"
+        conflicts_with = "no_publish",
+        value_parser = ["microphone", "camera", "screen_share", "screen_share_audio"]
     )]
-    sources: Vec<SourceArg>,
+    sources: Vec<String>,
     /// Allow publishing data messages.
     #[arg(long)]
     can_publish_data: bool,
@@ -295,27 +296,6 @@ pub struct LiveKitArgs {
     ttl: u64,
     #[command(flatten)]
     common: CommonMint,
-}
-
-/// A LiveKit track source name.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-#[value(rename_all = "snake_case")]
-enum SourceArg {
-    Microphone,
-    Camera,
-    ScreenShare,
-    ScreenShareAudio,
-}
-
-impl SourceArg {
-    fn wire(self) -> &'static str {
-        match self {
-            SourceArg::Microphone => "microphone",
-            SourceArg::Camera => "camera",
-            SourceArg::ScreenShare => "screen_share",
-            SourceArg::ScreenShareAudio => "screen_share_audio",
-        }
-    }
 }
 
 /// Parses `key=value` attributes (keys unique and non-empty).
@@ -412,12 +392,8 @@ fn jwt_claims(token: &str) -> Result<Map<String, Value>, String> {
         .split('.')
         .nth(1)
         .ok_or("internal error: minted token is not a JWT")?;
-    let bytes =
-        crate::cli_util::b64url_decode(payload).ok_or("internal error: minted token payload")?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err("internal error: minted token payload is not a JSON object".into()),
-    }
+    crate::cli_util::jwt_json(payload, "minted token payload")
+        .map_err(|e| format!("internal error: {e}"))
 }
 
 /// Builds the LiveKit token: a `roomJoin` grant for `--room` plus the flags given.
@@ -439,7 +415,7 @@ fn livekit_token(
         can_publish: publish,
         can_subscribe: a.no_subscribe.then_some(false),
         can_publish_data: a.can_publish_data.then_some(true),
-        can_publish_sources: a.sources.iter().map(|s| s.wire().to_string()).collect(),
+        can_publish_sources: a.sources.clone(),
         hidden: a.hidden,
         room_admin: a.admin,
         room_create: a.create,

@@ -61,34 +61,25 @@ use crate::Provider;
 /// and sends data; `guide` the same with the microphone only; `listener` subscribes.
 static DEFAULT_PROFILES: std::sync::LazyLock<BTreeMap<String, Profile>> =
     std::sync::LazyLock::new(|| {
-        let mut m = BTreeMap::new();
-        m.insert(
-            "host".to_owned(),
-            Profile {
-                can_publish: true,
-                can_subscribe: true,
-                can_publish_data: true,
-                ..Profile::default()
-            },
-        );
-        m.insert(
-            "guide".to_owned(),
-            Profile {
-                can_publish: true,
-                can_subscribe: true,
-                can_publish_data: true,
-                can_publish_sources: vec!["microphone".to_owned()],
-                ..Profile::default()
-            },
-        );
-        m.insert(
-            "listener".to_owned(),
-            Profile {
-                can_subscribe: true,
-                ..Profile::default()
-            },
-        );
-        m
+        let host = Profile {
+            can_publish: true,
+            can_subscribe: true,
+            can_publish_data: true,
+            ..Profile::default()
+        };
+        let guide = Profile {
+            can_publish_sources: vec!["microphone".to_owned()],
+            ..host.clone()
+        };
+        let listener = Profile {
+            can_subscribe: true,
+            ..Profile::default()
+        };
+        BTreeMap::from([
+            ("host".to_owned(), host),
+            ("guide".to_owned(), guide),
+            ("listener".to_owned(), listener),
+        ])
     });
 
 /// The policy document. Every field is optional; see the module documentation.
@@ -470,21 +461,17 @@ impl Policy {
         Ok(())
     }
 
-    /// The TTL bounds for `provider` (the document's or the provider's defaults).
+    /// The TTL bounds for `provider` (the document's, or the defaults: 24 h at most, 1 h by default
+    /// and 15 min for LiveKit).
     pub fn ttl_rule(&self, provider: Provider) -> TtlRule {
-        self.ttl.unwrap_or(match provider {
-            Provider::Agora => TtlRule {
-                default: 3600,
-                max: 86400,
-            },
-            Provider::LiveKit => TtlRule {
-                default: 900,
-                max: 86400,
-            },
-            Provider::Stream => TtlRule {
-                default: 3600,
-                max: 86400,
-            },
+        let default = if provider == Provider::LiveKit {
+            900
+        } else {
+            3600
+        };
+        self.ttl.unwrap_or(TtlRule {
+            default,
+            max: 86400,
         })
     }
 

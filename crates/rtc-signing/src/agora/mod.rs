@@ -208,41 +208,40 @@ fn rtc_builder(
 /// `RtmTokenBuilder2.build_token`.
 pub fn rtm_token(key: &AgoraKey, user_id: &str, ttl: u32, at: MintAt) -> Result<String> {
     validate_rtm_user_id(user_id)?;
-    validate_token_ttl(ttl)?;
-    AccessToken2::new(key.app_id.clone(), at.issued_at, ttl, at.salt)
-        .with_service(
-            Service::new(ServiceBody::Rtm {
-                user_id: user_id.into(),
-            })
-            .with_privilege(privilege::LOGIN, ttl),
-        )
-        .build(key)
+    let body = ServiceBody::Rtm {
+        user_id: user_id.into(),
+    };
+    one_privilege_token(key, body, privilege::LOGIN, ttl, at)
 }
 
 /// `ChatTokenBuilder2.build_user_token`.
 pub fn chat_user_token(key: &AgoraKey, user_id: &str, ttl: u32, at: MintAt) -> Result<String> {
     validate_chat_user_id(user_id)?;
-    validate_token_ttl(ttl)?;
-    AccessToken2::new(key.app_id.clone(), at.issued_at, ttl, at.salt)
-        .with_service(
-            Service::new(ServiceBody::Chat {
-                user_id: user_id.into(),
-            })
-            .with_privilege(privilege::CHAT_USER, ttl),
-        )
-        .build(key)
+    let body = ServiceBody::Chat {
+        user_id: user_id.into(),
+    };
+    one_privilege_token(key, body, privilege::CHAT_USER, ttl, at)
 }
 
 /// `ChatTokenBuilder2.build_app_token`.
 pub fn chat_app_token(key: &AgoraKey, ttl: u32, at: MintAt) -> Result<String> {
+    let body = ServiceBody::Chat {
+        user_id: String::new(),
+    };
+    one_privilege_token(key, body, privilege::CHAT_APP, ttl, at)
+}
+
+/// A token of one service holding one privilege for the token's whole lifetime `ttl`.
+fn one_privilege_token(
+    key: &AgoraKey,
+    body: ServiceBody,
+    privilege: u16,
+    ttl: u32,
+    at: MintAt,
+) -> Result<String> {
     validate_token_ttl(ttl)?;
     AccessToken2::new(key.app_id.clone(), at.issued_at, ttl, at.salt)
-        .with_service(
-            Service::new(ServiceBody::Chat {
-                user_id: String::new(),
-            })
-            .with_privilege(privilege::CHAT_APP, ttl),
-        )
+        .with_service(Service::new(body).with_privilege(privilege, ttl))
         .build(key)
 }
 
@@ -281,25 +280,21 @@ pub fn validate_account(account: &str) -> Result<()> {
 
 /// Agora's RTM user-id rule: 1..64 bytes, not starting with a space.
 pub fn validate_rtm_user_id(user_id: &str) -> Result<()> {
-    user_id_rule("user_id", user_id)
+    if user_id.is_empty() {
+        return Err(Error::invalid("user_id", "must not be empty"));
+    }
+    if user_id.len() >= USER_ID_MAX_BYTES_EXCLUSIVE {
+        return Err(Error::invalid("user_id", "must be shorter than 64 bytes"));
+    }
+    if user_id.starts_with(' ') {
+        return Err(Error::invalid("user_id", "must not start with a space"));
+    }
+    Ok(())
 }
 
 /// The Chat user-id rule used here: the RTM rule (1..64 bytes, no leading space).
 pub fn validate_chat_user_id(user_id: &str) -> Result<()> {
-    user_id_rule("user_id", user_id)
-}
-
-fn user_id_rule(field: &'static str, user_id: &str) -> Result<()> {
-    if user_id.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    if user_id.len() >= USER_ID_MAX_BYTES_EXCLUSIVE {
-        return Err(Error::invalid(field, "must be shorter than 64 bytes"));
-    }
-    if user_id.starts_with(' ') {
-        return Err(Error::invalid(field, "must not start with a space"));
-    }
-    Ok(())
+    validate_rtm_user_id(user_id)
 }
 
 /// Token lifetime: 1..=86400 seconds.

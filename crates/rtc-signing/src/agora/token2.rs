@@ -12,7 +12,7 @@ use crate::{Error, ErrorKind, Result};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Compress, Compression, FlushCompress, Status};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::cell::RefCell;
@@ -592,36 +592,20 @@ fn deflate_all(c: &mut Compress, data: &[u8]) -> Result<Vec<u8>> {
 
 /// Inflates a complete zlib stream; truncated streams, trailing bytes and oversize output fail.
 pub(crate) fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>> {
-    let mut d = Decompress::new(true);
-    let mut out = Vec::with_capacity((data.len() * 3).clamp(64, MAX_PAYLOAD_LEN));
-    loop {
-        let before = (d.total_in(), d.total_out());
-        let status = d
-            .decompress_vec(
-                &data[d.total_in() as usize..],
-                &mut out,
-                FlushDecompress::Finish,
-            )
-            .map_err(|_| Error::malformed("the zlib stream is corrupt"))?;
-        match status {
-            Status::StreamEnd => {
-                if d.total_in() as usize != data.len() {
-                    return Err(Error::malformed("bytes after the end of the zlib stream"));
-                }
-                return Ok(out);
-            }
-            Status::Ok | Status::BufError => {
-                if out.len() == out.capacity() {
-                    if out.len() >= MAX_PAYLOAD_LEN {
-                        return Err(Error::malformed("payload is too large"));
-                    }
-                    out.reserve((out.len()).clamp(64, MAX_PAYLOAD_LEN - out.len()));
-                } else if (d.total_in(), d.total_out()) == before {
-                    return Err(Error::malformed("the zlib stream is truncated"));
-                }
-            }
-        }
+    use std::io::Read;
+    let mut d = flate2::bufread::ZlibDecoder::new(data);
+    let mut out = Vec::new();
+    (&mut d)
+        .take(MAX_PAYLOAD_LEN as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| Error::malformed("the zlib stream is corrupt or truncated"))?;
+    if out.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::malformed("payload is too large"));
     }
+    if d.total_in() as usize != data.len() {
+        return Err(Error::malformed("bytes after the end of the zlib stream"));
+    }
+    Ok(out)
 }
 
 /// Standard Base64, padding optional; `-`/`_` accepted for `+`/`/`.

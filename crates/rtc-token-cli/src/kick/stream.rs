@@ -13,24 +13,8 @@ pub const DEFAULT_BASE: &str = "https://chat.stream-io-api.com";
 
 /// `YYYY-MM-DDTHH:MM:SS.000Z` of unix seconds `t` (JavaScript's `Date.toISOString()`).
 pub fn iso8601(t: u64) -> String {
-    let days = (t / 86_400) as i64;
-    let secs = t % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    let utc = crate::cli_util::utc(t);
+    format!("{}.000Z", utc.trim_end_matches('Z'))
 }
 
 /// Revokes (`before = Some(now)`) or clears (`None`) the user's token revocation.

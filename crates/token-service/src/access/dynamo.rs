@@ -13,11 +13,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
-use super::{parse_bool, parse_u64, AccessConfigError, AccessDecision, AccessError};
+use super::{parse_bool, parse_timeout_ms, parse_u64, AccessConfigError};
+use super::{AccessDecision, AccessError};
 use super::{AccessRequest, DenyCode};
 
 /// The quota window length in seconds (fixed windows aligned to the minute).
@@ -63,14 +64,7 @@ impl DynamoRules {
             rules.require_room = parse_bool("ACCESS_REQUIRE_ROOM", &v)?;
         }
         if let Some(v) = get("ACCESS_TIMEOUT_MS") {
-            let ms = parse_u64("ACCESS_TIMEOUT_MS", &v)?;
-            if !(50..=10_000).contains(&ms) {
-                return Err(AccessConfigError::Invalid {
-                    name: "ACCESS_TIMEOUT_MS",
-                    reason: "expected 50..=10000".into(),
-                });
-            }
-            rules.timeout = Duration::from_millis(ms);
+            rules.timeout = parse_timeout_ms("ACCESS_TIMEOUT_MS", &v)?;
         }
         Ok(rules)
     }
@@ -271,6 +265,12 @@ fn parse_room(item: &HashMap<String, AttributeValue>) -> Option<RoomItem> {
     })
 }
 
+/// Whether a conditional write was refused because its condition did not hold.
+fn condition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
+    e.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
 fn aws_err<E>(e: SdkError<E>) -> String
 where
     E: std::error::Error + 'static,
@@ -464,12 +464,7 @@ impl AccessStore {
             .await;
         match res {
             Ok(_) => Ok(None),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Some(end.saturating_sub(now).max(1)))
-            }
+            Err(e) if condition_failed(&e) => Ok(Some(end.saturating_sub(now).max(1))),
             Err(e) => Err(AccessError::Store(aws_err(e))),
         }
     }
@@ -559,12 +554,7 @@ impl AccessStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::AlreadyExists)
-            }
+            Err(e) if condition_failed(&e) => Err(StoreError::AlreadyExists),
             Err(e) => Err(StoreError::Aws(aws_err(e))),
         }
     }
@@ -592,12 +582,7 @@ impl AccessStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
+            Err(e) if condition_failed(&e) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::Aws(aws_err(e))),
         }
     }

@@ -12,6 +12,7 @@ pub mod dynamo;
 pub mod webhook;
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::secrets::SecretSource;
 
@@ -326,6 +327,17 @@ pub(crate) fn parse_u64(name: &'static str, v: &str) -> Result<u64, AccessConfig
             name,
             reason: "expected a non-negative integer".into(),
         })
+}
+
+/// Parses a timeout in milliseconds, 50..=10000.
+pub(crate) fn parse_timeout_ms(name: &'static str, v: &str) -> Result<Duration, AccessConfigError> {
+    match parse_u64(name, v)? {
+        ms @ 50..=10_000 => Ok(Duration::from_millis(ms)),
+        _ => Err(AccessConfigError::Invalid {
+            name,
+            reason: "expected 50..=10000".into(),
+        }),
+    }
 }
 
 #[cfg(test)]

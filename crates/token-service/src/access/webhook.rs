@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -22,7 +21,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::{parse_bool, parse_u64, AccessConfigError, AccessDecision, AccessError};
+use super::{parse_bool, parse_timeout_ms, parse_u64, AccessConfigError};
+use super::{AccessDecision, AccessError};
 use super::{AccessRequest, DenyCode};
 use crate::secrets::SecretSource;
 
@@ -100,14 +100,7 @@ impl WebhookConfig {
             cfg.fail_open = parse_bool("AUTHZ_WEBHOOK_FAIL_OPEN", &v)?;
         }
         if let Some(v) = get("AUTHZ_WEBHOOK_TIMEOUT_MS") {
-            let ms = parse_u64("AUTHZ_WEBHOOK_TIMEOUT_MS", &v)?;
-            if !(50..=10_000).contains(&ms) {
-                return Err(AccessConfigError::Invalid {
-                    name: "AUTHZ_WEBHOOK_TIMEOUT_MS",
-                    reason: "expected 50..=10000".into(),
-                });
-            }
-            cfg.timeout = Duration::from_millis(ms);
+            cfg.timeout = parse_timeout_ms("AUTHZ_WEBHOOK_TIMEOUT_MS", &v)?;
         }
         if let Some(v) = get("AUTHZ_WEBHOOK_CACHE_SECONDS") {
             let secs = parse_u64("AUTHZ_WEBHOOK_CACHE_SECONDS", &v)?;
@@ -142,27 +135,10 @@ fn parse_secret(text: &str) -> Result<Vec<u8>, String> {
     Ok(value.into_bytes())
 }
 
-/// HTTPS, or HTTP to a loopback host; no user info.
+/// HTTPS, or HTTP to a loopback host; no user info: the rule caller-auth applies to key URLs.
 pub fn validate_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|_| "not a URL".to_owned())?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("credentials in the URL are not allowed".into());
-    }
-    let host = parsed.host_str().unwrap_or_default();
-    match parsed.scheme() {
-        "https" if !host.is_empty() => Ok(()),
-        "http" if is_loopback(host) => Ok(()),
-        "http" => Err("http is allowed only to a loopback address; use https".into()),
-        _ => Err("expected an https:// URL".into()),
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    caller_auth::config::check_fetch_url(&parsed)
 }
 
 /// `X-RTC-Signature` value for `body` at time `t` (`None` only if the HMAC rejects the key,
@@ -173,10 +149,7 @@ pub fn sign(secret: &[u8], t: u64, body: &[u8]) -> Option<String> {
     mac.update(b".");
     mac.update(body);
     let tag = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(64);
-    for b in tag {
-        hex.push_str(&format!("{b:02x}"));
-    }
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
     Some(format!("t={t},v1={hex}"))
 }
 
