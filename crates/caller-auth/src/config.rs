@@ -247,18 +247,6 @@ impl AuthConfig {
         self
     }
 
-    /// Replaces the JWKS URL (keeps the preset's issuer and rules).
-    pub fn with_jwks_url(mut self, url: &str) -> Result<Self, ConfigError> {
-        self.jwks = Some(JwksSource::Url(parse_url("jwks_url", url)?));
-        Ok(self)
-    }
-
-    /// Sets the minimum interval between unknown-`kid` refetches.
-    pub fn with_min_refetch_interval(mut self, interval: Duration) -> Self {
-        self.min_refetch_interval = interval;
-        self
-    }
-
     /// Sets the user-id claim.
     pub fn with_user_id_claim(mut self, claim: &str) -> Self {
         self.user_id_claim = claim.to_string();

@@ -46,7 +46,7 @@ impl AuthErrorClass {
 ///
 /// `Display` is the precise reason for the log (`reason: detail`); it never contains the token,
 /// a signature or a secret. The client only ever sees the generic answer of [`AuthError::class`].
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthError {
     class: AuthErrorClass,
     reason: &'static str,
@@ -121,17 +121,6 @@ impl fmt::Display for AuthError {
         } else {
             write!(f, "{}: {}", self.reason, self.detail)
         }
-    }
-}
-
-impl fmt::Debug for AuthError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthError")
-            .field("class", &self.class)
-            .field("reason", &self.reason)
-            .field("detail", &self.detail)
-            .field("retry_after", &self.retry_after)
-            .finish()
     }
 }
 

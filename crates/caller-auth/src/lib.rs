@@ -242,11 +242,6 @@ impl Authenticator {
         self.jwks.as_ref().map(|j| j.stats())
     }
 
-    /// Whether HMAC tokens are accepted (at least one shared secret is held).
-    pub fn has_shared_secrets(&self) -> bool {
-        !self.secret_keys().is_empty()
-    }
-
     fn secret_keys(&self) -> Arc<Vec<DecodingKey>> {
         self.secrets
             .read()
@@ -428,11 +423,6 @@ impl Claims {
     /// The top-level claim `name`, if present.
     pub fn get(&self, name: &str) -> Option<serde_json::Value> {
         self.0.get(name).cloned()
-    }
-
-    /// Every claim, as a map.
-    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.0.clone()
     }
 }
 

@@ -4,14 +4,16 @@
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// An error from building, parsing or verifying a token. Never contains a secret or a token.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
 pub struct Error(Box<ErrorKind>);
 
 /// What went wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// An input breaks a provider's documented rule (field name, rule).
+    #[error("invalid {field}: {reason}")]
     InvalidInput {
         /// The input's name.
         field: &'static str,
@@ -19,17 +21,22 @@ pub enum ErrorKind {
         reason: String,
     },
     /// The token text or bytes are not a well-formed token of the expected kind.
+    #[error("malformed token: {0}")]
     Malformed(String),
     /// The signature does not match the key.
+    #[error("invalid signature")]
     InvalidSignature,
     /// The token has expired (at the given unix time).
+    #[error("token expired at {expired_at}")]
     Expired {
         /// The expiry (unix seconds).
         expired_at: u64,
     },
     /// The token is not valid yet (`nbf` / `iat` in the future).
+    #[error("token not yet valid")]
     NotYetValid,
     /// A signed claim is missing or not acceptable (e.g. `iss` is not the expected API key).
+    #[error("invalid claim {claim}: {reason}")]
     InvalidClaim {
         /// The claim's name.
         claim: &'static str,
@@ -62,20 +69,3 @@ impl From<ErrorKind> for Error {
         Error(Box::new(kind))
     }
 }
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &*self.0 {
-            ErrorKind::InvalidInput { field, reason } => write!(f, "invalid {field}: {reason}"),
-            ErrorKind::Malformed(r) => write!(f, "malformed token: {r}"),
-            ErrorKind::InvalidSignature => f.write_str("invalid signature"),
-            ErrorKind::Expired { expired_at } => write!(f, "token expired at {expired_at}"),
-            ErrorKind::NotYetValid => f.write_str("token not yet valid"),
-            ErrorKind::InvalidClaim { claim, reason } => {
-                write!(f, "invalid claim {claim}: {reason}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for Error {}

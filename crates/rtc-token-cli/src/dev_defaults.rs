@@ -54,15 +54,10 @@ impl std::fmt::Debug for Sourced {
 
 /// Reads `name` through `get` (empty counts as unset), or falls back to `default`.
 pub fn sourced(get: &dyn Fn(&str) -> Option<String>, name: &str, default: &str) -> Sourced {
-    match get(name).filter(|v| !v.trim().is_empty()) {
-        Some(value) => Sourced {
-            value,
-            is_default: false,
-        },
-        None => Sourced {
-            value: default.to_owned(),
-            is_default: true,
-        },
+    let value = get(name).filter(|v| !v.trim().is_empty());
+    Sourced {
+        is_default: value.is_none(),
+        value: value.unwrap_or_else(|| default.to_owned()),
     }
 }
 

@@ -166,12 +166,7 @@ fn agora_output(a: AgoraArgs) -> Result<String, String> {
                 RoleArg::Publisher => RtcRole::Publisher,
                 RoleArg::Subscriber => RtcRole::Subscriber,
             };
-            let (channel, ttl, pttl, with_rtm) = (
-                r.channel,
-                r.ttl,
-                r.privilege_ttl.unwrap_or(r.ttl),
-                r.with_rtm,
-            );
+            let pttl = r.privilege_ttl.unwrap_or(r.ttl);
             let explicit = match (r.join_ttl, r.audio_ttl, r.video_ttl, r.data_ttl) {
                 (Some(join), Some(audio), Some(video), Some(data)) => Some(agora::RtcPrivileges {
                     join,
@@ -188,28 +183,23 @@ fn agora_output(a: AgoraArgs) -> Result<String, String> {
             };
             let f = move |k: &AgoraKey, at: MintAt| {
                 if let Some(p) = explicit {
-                    agora::rtc_token_with_privileges(k, &channel, &user, ttl, p, at)
-                } else if with_rtm {
-                    agora::rtc_rtm_token(k, &channel, &user, role, ttl, pttl, at)
+                    agora::rtc_token_with_privileges(k, &r.channel, &user, r.ttl, p, at)
+                } else if r.with_rtm {
+                    agora::rtc_rtm_token(k, &r.channel, &user, role, r.ttl, pttl, at)
                 } else {
-                    agora::rtc_token(k, &channel, &user, role, ttl, pttl, at)
+                    agora::rtc_token(k, &r.channel, &user, role, r.ttl, pttl, at)
                 }
             };
             (r.creds, r.common, Box::new(f))
         }
         AgoraCommand::Rtm(r) => {
-            let (user_id, ttl) = (r.user_id, r.ttl);
-            (
-                r.creds,
-                r.common,
-                Box::new(move |k: &AgoraKey, at: MintAt| agora::rtm_token(k, &user_id, ttl, at)),
-            )
+            let f = move |k: &AgoraKey, at: MintAt| agora::rtm_token(k, &r.user_id, r.ttl, at);
+            (r.creds, r.common, Box::new(f))
         }
         AgoraCommand::Chat(r) => {
-            let (user_id, ttl) = (r.user_id, r.ttl);
-            let f = move |k: &AgoraKey, at: MintAt| match &user_id {
-                Some(u) => agora::chat_user_token(k, u, ttl, at),
-                None => agora::chat_app_token(k, ttl, at),
+            let f = move |k: &AgoraKey, at: MintAt| match &r.user_id {
+                Some(u) => agora::chat_user_token(k, u, r.ttl, at),
+                None => agora::chat_app_token(k, r.ttl, at),
             };
             (r.creds, r.common, Box::new(f))
         }

@@ -108,35 +108,12 @@ pub fn run(args: ServeArgs) -> u8 {
     token_service::telemetry::init_json_logs();
     let get = |k: &str| std::env::var(k).ok();
     let creds = LocalCredentials::resolve(&get);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("rtc-token serve: cannot start the runtime: {e}");
-            return 2;
-        }
-    };
-    runtime.block_on(async move {
-        let (services, defaults) = match crate::serve_wiring::build(&get, &creds).await {
-            Ok(v) => v,
-            Err(msg) => {
-                eprintln!("rtc-token serve: {msg}");
-                return 2;
-            }
-        };
-        if let Err(msg) = check_bind(&args.addr, &defaults) {
-            eprintln!("rtc-token serve: {msg}");
-            return 2;
-        }
-        let listener = match tokio::net::TcpListener::bind(args.addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("rtc-token serve: cannot listen on {}: {e}", args.addr);
-                return 2;
-            }
-        };
+    let serve_until_stopped = async move {
+        let (services, defaults) = crate::serve_wiring::build(&get, &creds).await?;
+        check_bind(&args.addr, &defaults)?;
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
         let local = listener.local_addr().unwrap_or(args.addr);
         let shutdown = shutdown_signal();
         eprintln!(
@@ -145,8 +122,20 @@ pub fn run(args: ServeArgs) -> u8 {
         );
         serve(listener, services, shutdown).await;
         eprintln!("rtc-token serve: stopped");
-        0
-    })
+        Ok(())
+    };
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+        .and_then(|runtime| runtime.block_on(serve_until_stopped));
+    match outcome {
+        Ok(()) => 0,
+        Err(msg) => {
+            eprintln!("rtc-token serve: {msg}");
+            2
+        }
+    }
 }
 
 /// Registers the Ctrl-C (SIGINT) and SIGTERM handlers now, so a signal that arrives right after the

@@ -38,23 +38,14 @@ pub fn secret_json(provider: Provider, c: &LocalCredentials) -> String {
     v.to_string()
 }
 
-/// The per-provider policy override variable of the local server (`AGORA_POLICY_JSON`, ...).
-pub fn policy_var(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Agora => "AGORA_POLICY_JSON",
-        Provider::LiveKit => "LIVEKIT_POLICY_JSON",
-        Provider::Stream => "STREAM_POLICY_JSON",
-    }
-}
-
 /// The policy of one route: `<PROVIDER>_POLICY_JSON`, else `POLICY_JSON`, else the built-in default.
 /// Returns the policy and whether it is the built-in default.
 pub fn local_policy(
     provider: Provider,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(PolicySource, bool), String> {
-    let var = policy_var(provider);
-    if let Some(text) = get(var).filter(|v| !v.trim().is_empty()) {
+    let var = format!("{}_POLICY_JSON", provider.name().to_uppercase());
+    if let Some(text) = get(&var).filter(|v| !v.trim().is_empty()) {
         let p = Policy::from_json(&text).map_err(|e| format!("{var}: {e}"))?;
         return Ok((PolicySource::Inline(Box::new(p)), false));
     }

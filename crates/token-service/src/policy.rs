@@ -84,31 +84,23 @@ static DEFAULT_PROFILES: std::sync::LazyLock<BTreeMap<String, Profile>> =
 
 /// The policy document. Every field is optional; see the module documentation.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// Default and maximum token lifetime in seconds.
-    #[serde(default)]
     pub ttl: Option<TtlRule>,
     /// Subjects that never get a token.
-    #[serde(default)]
     pub deny_subjects: Vec<String>,
     /// Caller role -> token role, first match wins (used when the body has no `role`).
-    #[serde(default)]
     pub role_map: Vec<RoleMapping>,
     /// The role when neither the body nor `role_map` gives one.
-    #[serde(default)]
     pub default_role: Option<String>,
     /// Channel/room rules; `None` allows every room and role.
-    #[serde(default)]
     pub rooms: Option<Vec<RoomRule>>,
     /// Agora-only settings.
-    #[serde(default)]
     pub agora: AgoraPolicy,
     /// LiveKit-only settings.
-    #[serde(default)]
     pub livekit: LiveKitPolicy,
     /// Stream-only settings.
-    #[serde(default)]
     pub stream: StreamPolicy,
 }
 
@@ -144,7 +136,6 @@ pub struct RoomRule {
     #[serde(default)]
     pub caller_roles: Vec<String>,
     /// A tighter lifetime cap for this rule, seconds.
-    #[serde(default)]
     pub max_ttl: Option<u32>,
 }
 
@@ -163,49 +154,37 @@ pub enum AgoraIdentity {
 
 /// Agora-only policy.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct AgoraPolicy {
     /// Identity mode.
-    #[serde(default)]
     pub identity: AgoraIdentity,
     /// The claim holding the uid (for `uid_claim`).
-    #[serde(default)]
     pub uid_claim: Option<String>,
     /// Accept a different `uid`/`account` from the body.
-    #[serde(default)]
     pub allow_client_identity: bool,
     /// Allow uid 0 (Agora's "any uid" wildcard).
-    #[serde(default)]
     pub allow_uid_zero: bool,
     /// Token types allowed (`rtc`, `rtm`, `chat`); empty = all.
-    #[serde(default)]
     pub types: Vec<String>,
 }
 
 /// A LiveKit grant profile.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Profile {
     /// May publish tracks.
-    #[serde(default)]
     pub can_publish: bool,
     /// May subscribe.
-    #[serde(default)]
     pub can_subscribe: bool,
     /// May publish data messages.
-    #[serde(default)]
     pub can_publish_data: bool,
     /// Track sources allowed (`camera`, `microphone`, `screen_share`, `screen_share_audio`); empty = all.
-    #[serde(default)]
     pub can_publish_sources: Vec<String>,
     /// May update its own name/metadata/attributes.
-    #[serde(default)]
     pub can_update_own_metadata: bool,
     /// Hidden from other participants.
-    #[serde(default)]
     pub hidden: bool,
     /// Room administration.
-    #[serde(default)]
     pub room_admin: bool,
 }
 
@@ -214,52 +193,39 @@ pub struct Profile {
 #[serde(deny_unknown_fields)]
 pub struct LiveKitPolicy {
     /// Profiles by name; absent = the defaults `host`, `guide`, `listener`.
-    #[serde(default)]
     pub profiles: Option<BTreeMap<String, Profile>>,
     /// Replaced by `room_config`: `true` fails at start saying what to write; `false` means nothing.
-    #[serde(default)]
     pub allow_room_config: Option<bool>,
     /// What a caller may put in `room_config` and the agents the service dispatches itself; absent:
     /// a `room_config` in the body is 403 `room_config_not_allowed`.
-    #[serde(default)]
     pub room_config: Option<RoomConfigPolicy>,
     /// The room of a request without `room_name`: `{sub}` = the caller, `{random}` = 96 random bits
     /// (required). Default `{sub}-{random}`. The room must pass the `rooms` rules.
-    #[serde(default)]
     pub room_template: Option<String>,
 }
 
 /// `livekit.room_config`: the policy of the body's `room_config` (LiveKit's `RoomConfiguration`).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RoomConfigPolicy {
     /// Agent names a caller may dispatch (`*` and `{sub}` patterns); empty: none. The unnamed
     /// (automatic-dispatch) agent is the name `""`, matched only by a pattern such as `*`.
-    #[serde(default)]
     pub agents: Vec<String>,
     /// Agent deployments a caller may name (patterns); empty: none (the default deployment only).
-    #[serde(default)]
     pub deployments: Vec<String>,
     /// Cap on `max_participants`: more is 403; a configuration without a limit (0) gets this one.
-    #[serde(default)]
     pub max_participants: Option<u32>,
     /// Cap on `empty_timeout`, seconds: more is 403.
-    #[serde(default)]
     pub empty_timeout: Option<u32>,
     /// Cap on `departure_timeout`, seconds: more is 403.
-    #[serde(default)]
     pub departure_timeout: Option<u32>,
     /// Allow auto-egress (`egress`); storage credentials in it are refused all the same (400).
-    #[serde(default)]
     pub egress: bool,
     /// Cap on the room's `metadata` and on each agent's `metadata`, bytes.
-    #[serde(default)]
     pub max_metadata_bytes: Option<usize>,
     /// Cap on each agent's `attributes` and on the room's `tags`, keys and values summed, bytes.
-    #[serde(default)]
     pub max_attributes_bytes: Option<usize>,
     /// Agents the service dispatches to rooms matching a pattern, whatever the client asks.
-    #[serde(default)]
     pub dispatch: Vec<DispatchRule>,
 }
 
@@ -284,10 +250,9 @@ pub struct DispatchRule {
 
 /// Stream-only policy.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct StreamPolicy {
     /// Token types allowed (`chat`, `video`); empty = both.
-    #[serde(default)]
     pub types: Vec<String>,
 }
 

@@ -166,11 +166,9 @@ async fn load<T>(
     id: &str,
     parse: fn(&str, &str) -> Result<T, SourceError>,
 ) -> Result<T, String> {
-    if aws.is_none() {
-        *aws = Some(Aws::from_env().await);
-    }
-    let Some(client) = aws.as_ref() else {
-        return Err("no AWS client".to_owned());
+    let client = match aws {
+        Some(client) => client,
+        None => aws.insert(Aws::from_env().await),
     };
     let text = client
         .get_secret_string(id)
@@ -183,15 +181,12 @@ async fn load<T>(
 pub async fn run(args: &KickArgs, req: &Request<'_>, bases: &Bases) -> (Vec<Line>, Redactor) {
     let mut redact = Redactor::default();
     let mut lines = Vec::new();
-    let wanted: Vec<&'static str> = match req.scope {
-        BanScope::Room { provider, .. } => {
-            PROVIDERS.into_iter().filter(|p| p == provider).collect()
-        }
-        BanScope::Global => PROVIDERS.to_vec(),
-    };
-    let room = match req.scope {
-        BanScope::Room { room, .. } => Some(room.as_str()),
-        BanScope::Global => None,
+    let (wanted, room): (Vec<&'static str>, _) = match req.scope {
+        BanScope::Room { provider, room } => (
+            PROVIDERS.into_iter().filter(|p| p == provider).collect(),
+            Some(room.as_str()),
+        ),
+        BanScope::Global => (PROVIDERS.to_vec(), None),
     };
     let http = match http::Http::new(Duration::from_millis(args.kick_timeout_ms)) {
         Ok(h) => h,

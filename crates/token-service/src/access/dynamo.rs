@@ -756,6 +756,15 @@ mod tests {
         }
     }
 
+    /// `evaluate` with no bans, in room r1 owned by `owner`.
+    fn in_room(
+        r: &AccessRequest<'_>,
+        owner: &str,
+        status: RoomStatus,
+    ) -> Result<Option<u32>, DenyCode> {
+        evaluate(&R, r, None, None, Some(&room(Some(owner), status)))
+    }
+
     fn req<'a>(subject: &'a str, role: &'a str, publishing: bool) -> AccessRequest<'a> {
         AccessRequest::new("agora", subject, Some("r1"), role, 1_000).publishing(publishing)
     }
@@ -797,45 +806,18 @@ mod tests {
     #[test]
     fn owner_publishing_needs_live() {
         let r = req("host", "publisher", true);
+        assert_eq!(in_room(&r, "host", RoomStatus::Live), Ok(None));
         assert_eq!(
-            evaluate(
-                &R,
-                &r,
-                None,
-                None,
-                Some(&room(Some("host"), RoomStatus::Live))
-            ),
-            Ok(None)
-        );
-        assert_eq!(
-            evaluate(
-                &R,
-                &r,
-                None,
-                None,
-                Some(&room(Some("host"), RoomStatus::Scheduled))
-            ),
+            in_room(&r, "host", RoomStatus::Scheduled),
             Err(DenyCode::RoomNotLive)
         );
         assert_eq!(
-            evaluate(
-                &R,
-                &r,
-                None,
-                None,
-                Some(&room(Some("host"), RoomStatus::Ended))
-            ),
+            in_room(&r, "host", RoomStatus::Ended),
             Err(DenyCode::RoomNotLive)
         );
         let other = req("mallory", "publisher", true);
         assert_eq!(
-            evaluate(
-                &R,
-                &other,
-                None,
-                None,
-                Some(&room(Some("host"), RoomStatus::Live))
-            ),
+            in_room(&other, "host", RoomStatus::Live),
             Err(DenyCode::NotOwner)
         );
     }
@@ -843,37 +825,13 @@ mod tests {
     #[test]
     fn guests_only_while_live_and_owner_may_prepare() {
         let guest = req("g", "subscriber", false);
+        assert_eq!(in_room(&guest, "h", RoomStatus::Live), Ok(None));
         assert_eq!(
-            evaluate(
-                &R,
-                &guest,
-                None,
-                None,
-                Some(&room(Some("h"), RoomStatus::Live))
-            ),
-            Ok(None)
-        );
-        assert_eq!(
-            evaluate(
-                &R,
-                &guest,
-                None,
-                None,
-                Some(&room(Some("h"), RoomStatus::Scheduled))
-            ),
+            in_room(&guest, "h", RoomStatus::Scheduled),
             Err(DenyCode::RoomNotLive)
         );
         let owner = req("h", "subscriber", false);
-        assert_eq!(
-            evaluate(
-                &R,
-                &owner,
-                None,
-                None,
-                Some(&room(Some("h"), RoomStatus::Scheduled))
-            ),
-            Ok(None)
-        );
+        assert_eq!(in_room(&owner, "h", RoomStatus::Scheduled), Ok(None));
     }
 
     #[test]

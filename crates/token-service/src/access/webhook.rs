@@ -177,11 +177,8 @@ struct Body<'a> {
 #[derive(Deserialize)]
 struct Answer {
     allow: bool,
-    #[serde(default)]
     role: Option<String>,
-    #[serde(default)]
     ttl: Option<u32>,
-    #[serde(default)]
     code: Option<String>,
 }
 

@@ -41,19 +41,14 @@ pub struct AgoraBody {
     #[serde(rename = "type", default)]
     pub kind: Option<AgoraKind>,
     /// The channel (required for `rtc`).
-    #[serde(default)]
     pub channel: Option<String>,
     /// `publisher` or `subscriber` (RTC).
-    #[serde(default)]
     pub role: Option<String>,
     /// Requested lifetime, seconds.
-    #[serde(default)]
     pub ttl: Option<u32>,
     /// A client-chosen numeric uid (only when policy allows it).
-    #[serde(default)]
     pub uid: Option<u32>,
     /// A client-chosen user account (only when policy allows it).
-    #[serde(default)]
     pub account: Option<String>,
 }
 

@@ -19,25 +19,18 @@ use crate::Provider;
 #[serde(deny_unknown_fields)]
 pub struct LiveKitBody {
     /// The room; absent or empty: a fresh room from `livekit.room_template`.
-    #[serde(default)]
     pub room_name: Option<String>,
     /// Display name.
-    #[serde(default)]
     pub participant_name: Option<String>,
     /// Must equal the caller's subject when given.
-    #[serde(default)]
     pub participant_identity: Option<String>,
     /// Participant metadata.
-    #[serde(default)]
     pub participant_metadata: Option<String>,
     /// Participant attributes.
-    #[serde(default)]
     pub participant_attributes: Option<BTreeMap<String, String>>,
     /// Room creation options (protojson `RoomConfiguration`; `livekit.room_config` policy).
-    #[serde(default)]
     pub room_config: Option<serde_json::Value>,
     /// A grant profile (policy must allow it).
-    #[serde(default)]
     pub role: Option<String>,
 }
 

@@ -26,13 +26,10 @@ pub struct StreamBody {
     #[serde(rename = "type", default)]
     pub kind: Option<StreamKind>,
     /// Calls (`type:id`) for a video token.
-    #[serde(default)]
     pub call_cids: Option<Vec<String>>,
     /// Call-level role (policy must allow it; needs `call_cids`).
-    #[serde(default)]
     pub role: Option<String>,
     /// Requested lifetime, seconds.
-    #[serde(default)]
     pub ttl: Option<u32>,
 }
 
