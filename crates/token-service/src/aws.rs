@@ -1,9 +1,16 @@
 //! ALL use of the AWS SDK: one `SdkConfig` built at INIT with tight timeouts and bounded retries
 //! (so INIT and requests never hang on an unreachable endpoint), and Secrets Manager reads.
 //!
+//! On Lambda the configuration is built on a blocking thread ([`Aws::start_from_env`]) while INIT
+//! goes on: loading it builds the SDK's HTTPS client, which reads and parses the platform's CA roots,
+//! the largest part of INIT's own CPU (BENCHMARKS.md, "With the network in it"). On the one runtime
+//! thread that work held back INIT's other requests, the caller's keys among them (the slowest
+//! chain); beside it they leave at once, and the first Secrets Manager read waits for the clients.
+//!
 //! The endpoint follows the SDK's own variables: `AWS_ENDPOINT_URL` (or
 //! `AWS_ENDPOINT_URL_SECRETS_MANAGER`), which is how the tests point it at `moto_server`.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -12,11 +19,28 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::secrets::{SecretSource, SourceError, SourceFuture};
 
-/// The AWS clients of one function, built once.
-#[derive(Clone, Debug)]
-pub struct Aws {
+/// The AWS clients of one function, built once; cheap to clone (shared).
+#[derive(Clone)]
+pub struct Aws(Arc<Inner>);
+
+struct Inner {
+    clients: tokio::sync::OnceCell<Clients>,
+    /// The configuration being loaded on a blocking thread ([`Aws::start_from_env`]), until the
+    /// first use takes it.
+    loading: Mutex<Option<tokio::task::JoinHandle<Clients>>>,
+}
+
+struct Clients {
     sdk: SdkConfig,
     sm: aws_sdk_secretsmanager::Client,
+}
+
+impl std::fmt::Debug for Aws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aws")
+            .field("loaded", &self.0.clients.initialized())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Timeouts: connect 1 s, each attempt 2 s, the whole operation 3 s (two attempts), well inside the
@@ -36,15 +60,29 @@ fn retries() -> RetryConfig {
         .with_initial_backoff(Duration::from_millis(50))
 }
 
+async fn load_env() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .load()
+        .await
+}
+
 impl Aws {
     /// Loads the SDK configuration from the environment (region, credentials, endpoint).
     pub async fn from_env() -> Self {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts())
-            .retry_config(retries())
-            .load()
-            .await;
-        Self::from_sdk_config(sdk)
+        Self::from_sdk_config(load_env().await)
+    }
+
+    /// As [`Aws::from_env`], but returns at once: the configuration is loaded on a blocking thread
+    /// of the current Tokio runtime, and the first use waits for it (see the module docs).
+    pub fn start_from_env() -> Self {
+        let runtime = tokio::runtime::Handle::current();
+        let task = tokio::task::spawn_blocking(move || Clients::new(runtime.block_on(load_env())));
+        Aws(Arc::new(Inner {
+            clients: tokio::sync::OnceCell::new(),
+            loading: Mutex::new(Some(task)),
+        }))
     }
 
     /// For tests and tools: an explicit endpoint (e.g. moto_server), region and static credentials,
@@ -65,25 +103,45 @@ impl Aws {
 
     /// Wraps an existing configuration.
     pub fn from_sdk_config(sdk: SdkConfig) -> Self {
-        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
-        Aws { sdk, sm }
+        Aws(Arc::new(Inner {
+            clients: tokio::sync::OnceCell::new_with(Some(Clients::new(sdk))),
+            loading: Mutex::new(None),
+        }))
+    }
+
+    async fn clients(&self) -> &Clients {
+        self.0
+            .clients
+            .get_or_init(|| async {
+                let task = self.0.loading.lock().ok().and_then(|mut t| t.take());
+                match task {
+                    Some(task) => match task.await {
+                        Ok(clients) => clients,
+                        // The blocking thread was cancelled (runtime shutting down): load here.
+                        Err(_) => Clients::new(load_env().await),
+                    },
+                    None => Clients::new(load_env().await),
+                }
+            })
+            .await
     }
 
     /// The shared SDK configuration (for other clients, e.g. DynamoDB in the access checks).
-    pub fn sdk_config(&self) -> &SdkConfig {
-        &self.sdk
+    pub async fn sdk_config(&self) -> &SdkConfig {
+        &self.clients().await.sdk
     }
 
     /// The Secrets Manager client.
-    pub fn secrets_manager(&self) -> &aws_sdk_secretsmanager::Client {
-        &self.sm
+    pub async fn secrets_manager(&self) -> &aws_sdk_secretsmanager::Client {
+        &self.clients().await.sm
     }
 
     /// `GetSecretValue` of `id`, as a string. Errors name the secret id, never its value.
     pub async fn get_secret_string(&self, id: &str) -> Result<String, SourceError> {
         use aws_sdk_secretsmanager::error::SdkError;
         use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-        match self.sm.get_secret_value().secret_id(id).send().await {
+        let sm = self.secrets_manager().await;
+        match sm.get_secret_value().secret_id(id).send().await {
             Ok(out) => {
                 out.secret_string()
                     .map(str::to_owned)
@@ -110,6 +168,13 @@ impl Aws {
                 reason: format!("Secrets Manager unreachable: {}", error_kind(&e)),
             }),
         }
+    }
+}
+
+impl Clients {
+    fn new(sdk: SdkConfig) -> Self {
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        Clients { sdk, sm }
     }
 }
 

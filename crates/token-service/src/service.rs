@@ -154,7 +154,8 @@ impl Service {
     /// Builds the Lambda function's service from the process environment and AWS.
     pub async fn from_env(provider: Provider) -> Result<Self, InitError> {
         let get = |k: &str| std::env::var(k).ok();
-        let aws = Aws::from_env().await;
+        // Loaded beside the rest of INIT, not before it (see `crate::aws`).
+        let aws = Aws::start_from_env();
         Self::from_env_with(provider, &get, aws, Arc::new(SystemClock)).await
     }
 
@@ -166,7 +167,7 @@ impl Service {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, InitError> {
         let config = Config::from_env(provider, get)?;
-        let access = AccessChecker::from_env(get, aws.sdk_config())
+        let access = AccessChecker::from_env(get, &aws)
             .await
             .map_err(|e| InitError::Access(e.to_string()))?;
         let telemetry = Telemetry::new(

@@ -436,8 +436,9 @@ async fn from_env_builds_the_dynamodb_checker() {
         "ACCESS_REQUIRE_ROOM" => Some("true".to_owned()),
         _ => None,
     };
+    let aws = token_service::aws::Aws::from_sdk_config(sdk);
     let secrets = token_service::secrets::StaticSource::new();
-    let checker = AccessChecker::from_env_with_secrets(&vars, &sdk, &secrets)
+    let checker = AccessChecker::from_env_with_secrets(&vars, &aws, &secrets)
         .await
         .unwrap();
     assert!(checker.is_enabled());
@@ -459,7 +460,7 @@ async fn from_env_builds_the_dynamodb_checker() {
         "ACCESS_TABLE" | "AUTHZ_WEBHOOK_URL" => Some("x".to_owned()),
         _ => None,
     };
-    assert!(AccessChecker::from_env_with_secrets(&both, &sdk, &secrets)
+    assert!(AccessChecker::from_env_with_secrets(&both, &aws, &secrets)
         .await
         .is_err());
 }

@@ -32,7 +32,7 @@ async fn world() -> World {
         .await;
     moto.put_secret("livekit-secret", &livekit_secret()).await;
     let aws = moto.aws().await;
-    let store = AccessStore::new(aws_sdk_dynamodb::Client::new(aws.sdk_config()), TABLE);
+    let store = AccessStore::new(aws_sdk_dynamodb::Client::new(aws.sdk_config().await), TABLE);
     store.create_table().await.unwrap();
     World {
         moto,

@@ -307,6 +307,7 @@ pub fn put_secret(endpoint: &str, id: &str, value: &str) {
     rt.block_on(async {
         let aws = token_service::aws::Aws::for_endpoint(endpoint, "us-east-1").await;
         aws.secrets_manager()
+            .await
             .create_secret()
             .name(id)
             .secret_string(value)

@@ -249,20 +249,20 @@ impl AccessChecker {
     /// `ACCESS_REQUIRE_ROOM`, or `AUTHZ_WEBHOOK_URL`, `AUTHZ_WEBHOOK_SECRET_ID`,
     /// `AUTHZ_WEBHOOK_FAIL_OPEN`, `AUTHZ_WEBHOOK_TIMEOUT_MS`, `AUTHZ_WEBHOOK_CACHE_SECONDS`.
     /// Setting both `ACCESS_TABLE` and `AUTHZ_WEBHOOK_URL` is an error. The DynamoDB client uses
-    /// `sdk`; the webhook secret is read once from Secrets Manager with `sdk`.
+    /// `aws`'s configuration (waited for only when `ACCESS_TABLE` is set); the webhook secret is read
+    /// once from Secrets Manager through `aws`.
     pub async fn from_env(
         get: &dyn Fn(&str) -> Option<String>,
-        sdk: &aws_config::SdkConfig,
+        aws: &crate::aws::Aws,
     ) -> Result<Self, AccessConfigError> {
-        let secrets = crate::aws::Aws::from_sdk_config(sdk.clone());
-        Self::from_env_with_secrets(get, sdk, &secrets).await
+        Self::from_env_with_secrets(get, aws, aws).await
     }
 
     /// As [`AccessChecker::from_env`], reading the webhook secret from `secrets` (for the local
     /// server's embedded secrets and for tests).
     pub async fn from_env_with_secrets(
         get: &dyn Fn(&str) -> Option<String>,
-        sdk: &aws_config::SdkConfig,
+        aws: &crate::aws::Aws,
         secrets: &dyn SecretSource,
     ) -> Result<Self, AccessConfigError> {
         let nonempty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
@@ -274,6 +274,7 @@ impl AccessChecker {
             }),
             (Some(table), None) => {
                 let rules = DynamoRules::from_env(get)?;
+                let sdk = aws.sdk_config().await;
                 let store = AccessStore::new(aws_sdk_dynamodb::Client::new(sdk), table);
                 Ok(AccessChecker::dynamo(store, rules))
             }

@@ -107,7 +107,7 @@ impl Moto {
     /// Creates or updates a secret through the real SDK.
     pub async fn put_secret(&self, id: &str, value: &str) {
         let aws = token_service::aws::Aws::for_endpoint(&self.endpoint, "us-east-1").await;
-        let sm = aws.secrets_manager();
+        let sm = aws.secrets_manager().await;
         let created = sm
             .create_secret()
             .name(id)
