@@ -167,22 +167,28 @@ impl Service {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, InitError> {
         let config = Config::from_env(provider, get)?;
-        let access = AccessChecker::from_env(get, &aws)
-            .await
-            .map_err(|e| InitError::Access(e.to_string()))?;
         let telemetry = Telemetry::new(
             config.metrics_namespace.clone(),
             config.function_name.clone(),
             stdout_sink(),
         );
-        Self::from_parts(ServiceParts::new(
+        let parts = ServiceParts::new(
             config,
-            Arc::new(aws),
-            access,
+            Arc::new(aws.clone()),
+            AccessChecker::disabled(),
             clock,
             telemetry,
-        ))
-        .await
+        );
+        // The access checks' set-up (the webhook's secret is a Secrets Manager read) runs beside
+        // the other loads, not before them; the service holds it once both are done.
+        let access = async {
+            AccessChecker::from_env(get, &aws)
+                .await
+                .map_err(|e| InitError::Access(e.to_string()))
+        };
+        let (mut service, access) = tokio::try_join!(Self::from_parts(parts), access)?;
+        service.access = access;
+        Ok(service)
     }
 
     /// Builds a service from explicit parts and loads everything it needs now, all at once: the

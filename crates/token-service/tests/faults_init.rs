@@ -103,6 +103,57 @@ async fn init_takes_the_slowest_chain_not_the_sum() {
     assert_eq!((sm.hits(), idp.hits()), (3, 2));
 }
 
+/// The access checks' set-up reads the webhook's secret from Secrets Manager: beside the caller's
+/// keys, not before them; and the checker it builds is the one requests go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_secret_is_read_beside_the_caller_keys() {
+    let sm_delay = Duration::from_millis(500);
+    let idp_delay = Duration::from_millis(700);
+    let store = default_store();
+    store.put(
+        "authz",
+        r#"{"secret": "faults-webhook-secret-faults-webhook-0"}"#,
+    );
+    let sm = FaultServer::start(store.behaviour()).await;
+    sm.set_delay(sm_delay);
+    let jwks = FaultServer::start(fixed(Mode::Respond {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: jwks_doc(1),
+    }))
+    .await;
+    jwks.set_delay(idp_delay);
+    let webhook = FaultServer::start(fixed(Mode::json(
+        200,
+        &json!({"allow": false, "code": "banned"}),
+    )))
+    .await;
+    let mut env = jwks_env(P, &format!("{}/jwks", jwks.url()));
+    env.insert(
+        "AUTHZ_WEBHOOK_URL".into(),
+        format!("{}/check", webhook.url()),
+    );
+    env.insert("AUTHZ_WEBHOOK_SECRET_ID".into(), "authz".into());
+    let clock = ManualClock::new(unix_now());
+    let (svc, took) = init(P, &env, &sm.url(), &clock).await;
+    let svc = svc.expect("INIT");
+
+    // One after the other: the webhook secret (500 ms), then the JWKS (700 ms) = 1.2 s.
+    assert!(took >= idp_delay, "INIT {took:?} shorter than the JWKS?");
+    assert!(
+        took < idp_delay + sm_delay - Duration::from_millis(100),
+        "INIT took {took:?}: the JWKS takes {idp_delay:?}, the webhook secret before it {:?}",
+        idp_delay + sm_delay
+    );
+    assert_eq!(sm.hits(), 2, "webhook secret, provider secret");
+    assert_eq!(jwks.hits(), 1);
+
+    // The webhook configured at INIT decides: it says no.
+    let a = call(&svc, request(P, &rs256_jwt(1, "alice"), &body_for(P))).await;
+    assert_error(&a, 403, "banned");
+    assert_eq!(webhook.hits(), 1);
+}
+
 /// The caller-auth shared secret's store fails at INIT: HMAC callers get 503 + Retry-After (their
 /// token may be fine) while JWKS callers are served, and once the store answers (the secret is
 /// re-read on a request after its backoff pause) HMAC callers are served too.
