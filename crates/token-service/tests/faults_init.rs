@@ -116,13 +116,7 @@ async fn the_webhook_secret_is_read_beside_the_caller_keys() {
     );
     let sm = FaultServer::start(store.behaviour()).await;
     sm.set_delay(sm_delay);
-    let jwks = FaultServer::start(fixed(Mode::Respond {
-        status: 200,
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: jwks_doc(1),
-    }))
-    .await;
-    jwks.set_delay(idp_delay);
+    let jwks = jwks_stand_in(idp_delay).await;
     let webhook = FaultServer::start(fixed(Mode::json(
         200,
         &json!({"allow": false, "code": "banned"}),
@@ -175,12 +169,7 @@ async fn a_failing_source_delays_nothing_but_itself() {
         }
     }))
     .await;
-    let jwks = FaultServer::start(fixed(Mode::Respond {
-        status: 200,
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: jwks_doc(1),
-    }))
-    .await;
+    let jwks = jwks_stand_in(Duration::ZERO).await;
     let mut env = jwks_env(P, &format!("{}/jwks", jwks.url()));
     env.insert("AUTH_HS256_SECRET_ID".into(), "caller-hs256".into());
     env.insert("SECRET_REFRESH_SECONDS".into(), "300".into());
@@ -211,12 +200,7 @@ async fn a_failing_source_delays_nothing_but_itself() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_budget_follows_lambdas_deadline() {
     let sm = FaultServer::start(default_store().behaviour()).await;
-    let jwks = FaultServer::start(fixed(Mode::Respond {
-        status: 200,
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: jwks_doc(1),
-    }))
-    .await;
+    let jwks = jwks_stand_in(Duration::ZERO).await;
     let env = jwks_env(P, &format!("{}/jwks", jwks.url()));
     let clock = ManualClock::new(unix_now());
     let (svc, _) = init(P, &env, &sm.url(), &clock).await;

@@ -21,13 +21,7 @@ async fn lambda_init_loads_the_sdk_beside_the_caller_keys() {
     let idp_delay = Duration::from_millis(600);
     let sm = FaultServer::start(default_store().behaviour()).await;
     sm.set_delay(sm_delay);
-    let jwks = FaultServer::start(fixed(Mode::Respond {
-        status: 200,
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: jwks_doc(1),
-    }))
-    .await;
-    jwks.set_delay(idp_delay);
+    let jwks = jwks_stand_in(idp_delay).await;
 
     let mut env = jwks_env(P, &format!("{}/jwks", jwks.url()));
     env.insert("AWS_ENDPOINT_URL".into(), sm.url());

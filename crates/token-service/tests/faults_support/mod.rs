@@ -494,6 +494,18 @@ pub fn jwks_doc(n: u8) -> Vec<u8> {
     std::fs::read(fixture(&format!("jwks{n}.json"))).unwrap()
 }
 
+/// A JWKS stand-in serving fixture key 1 (`jwks_doc(1)`) at any path, each answer `delay` late.
+pub async fn jwks_stand_in(delay: Duration) -> Arc<FaultServer> {
+    let srv = FaultServer::start(fixed(Mode::Respond {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: jwks_doc(1),
+    }))
+    .await;
+    srv.set_delay(delay);
+    srv
+}
+
 /// Asserts the documented error shape and status-specific headers.
 pub fn assert_error(a: &Answer, status: u16, code: &str) {
     assert_eq!(a.status, status, "body: {}", a.body);
